@@ -1,0 +1,353 @@
+//! The rewrite of one function: a site record, an entry guard, and (where possible) a redirect point.
+//!
+//! ```text
+//! fn parse(input: &str) -> Ast {
+//!     static __TRACEHOOK_SITE: Site = Site::__new("parse", concat!(module_path!(), "::parse"), ..);
+//!     #[distributed_slice(SITES)] static __TRACEHOOK_SITE_REF: &Site = &__TRACEHOOK_SITE;
+//!     let __tracehook_guard = if __TRACEHOOK_SITE.__is_hooked() { enter(&SITE, &[args..], ..) }
+//!                             else { Guard::off() };
+//!     if let Some(f) = __tracehook_guard.__redirect::<fn(&str) -> Ast>() { return f(input); }
+//!     <the original statements, in place>
+//! }
+//! ```
+//!
+//! An `async fn` keeps its signature; its statements move into an `async move` block wrapped by
+//! `instrument`, so hooks see the first poll, every poll, and completion or drop.
+
+use crate::attr::Options;
+use crate::print::compact;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Block, FnArg, GenericParam, Pat, ReturnType, Signature, Stmt};
+
+/// What the attribute knows about where the function is.
+#[derive(Clone, Default)]
+pub(crate) struct Context {
+    /// The impl's (or trait's) type name, for `Type::method` site names.
+    pub(crate) type_name: Option<String>,
+    /// `Self` is one concrete type without lifetimes or generics (a non-generic impl), so a
+    /// function-pointer type mentioning it is `'static` and the site can be redirected.
+    pub(crate) concrete_self: bool,
+}
+
+const CAP_ASYNC: u8 = 1 << 0;
+const CAP_ARGS: u8 = 1 << 1;
+const CAP_REDIRECT: u8 = 1 << 2;
+
+/// One parameter as the generated code sees it.
+struct Param {
+    /// Shown to callbacks: `input`, `self`, or the pattern's text.
+    name: String,
+    /// The binding holding the whole value (`input`, `self`, or `__tracehook_argN`).
+    binding: TokenStream,
+    /// For a renamed destructuring parameter: the `let` that restores the original bindings.
+    restore: Option<TokenStream>,
+}
+
+/// Checks that the function can be traced; returns every problem at once.
+pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
+    let mut errors = Vec::new();
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new_spanned(
+            constness,
+            "#[traceable] cannot be used on a const fn",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            "#[traceable] cannot be used on a variadic function",
+        ));
+    }
+    combine(errors)
+}
+
+pub(crate) fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
+    let mut iter = errors.into_iter();
+    match iter.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            for error in iter {
+                first.combine(error);
+            }
+            Err(first)
+        }
+    }
+}
+
+/// Rewrites the function in place. The signature's patterns may be renamed (destructuring parameters
+/// become `__tracehook_argN` and are destructured again at the top of the body).
+pub(crate) fn rewrite(
+    sig: &mut Signature,
+    block: &mut Block,
+    options: &Options,
+    context: &Context,
+) -> syn::Result<()> {
+    check(sig)?;
+    let is_async = sig.asyncness.is_some();
+    let fn_pointer = if is_async {
+        None
+    } else {
+        fn_pointer_type(sig, context)
+    };
+    let capture_args = !options.skip_args;
+    let params = if capture_args || fn_pointer.is_some() {
+        params(sig)
+    } else {
+        Vec::new()
+    };
+
+    let name = match &options.name {
+        Some(name) => name.value(),
+        None => {
+            let ident = unraw(&sig.ident);
+            match &context.type_name {
+                Some(type_name) => format!("{type_name}::{ident}"),
+                None => ident,
+            }
+        }
+    };
+    let mut caps = 0;
+    if is_async {
+        caps |= CAP_ASYNC;
+    }
+    if capture_args {
+        caps |= CAP_ARGS;
+    }
+    if fn_pointer.is_some() {
+        caps |= CAP_REDIRECT;
+    }
+    let signature_text = fn_pointer
+        .as_ref()
+        .map(|ty| compact(ty).replace("Self", context.type_name.as_deref().unwrap_or("Self")))
+        .unwrap_or_default();
+    let line = line_of(sig.ident.span());
+    let private = quote!(::tracehook::__private);
+
+    let site_items = quote! {
+        static __TRACEHOOK_SITE: #private::Site = #private::Site::__new(
+            #name,
+            ::core::concat!(::core::module_path!(), "::", #name),
+            ::core::file!(),
+            #line,
+            #caps,
+            #signature_text,
+        );
+        #[#private::linkme::distributed_slice(#private::SITES)]
+        #[linkme(crate = #private::linkme)]
+        static __TRACEHOOK_SITE_REF: &#private::Site = &__TRACEHOOK_SITE;
+    };
+
+    // The `use` brings the two view traits into scope for the auto-ref dispatch of `__tracehook_view`.
+    let (view_traits, arg_list) = if capture_args && !params.is_empty() {
+        let views = params.iter().map(|param| {
+            let name = &param.name;
+            let binding = &param.binding;
+            quote! {
+                #private::Arg::__new(#name, (&#private::ArgView(&#binding)).__tracehook_view())
+            }
+        });
+        (
+            quote!(use #private::{ViewDebug as _, ViewOpaque as _};),
+            quote!(&[#(#views),*]),
+        )
+    } else {
+        (TokenStream::new(), quote!(&[]))
+    };
+    let restores: Vec<&TokenStream> = params.iter().filter_map(|p| p.restore.as_ref()).collect();
+
+    // Leading items of the body stay first, so the inserted `let` does not put items after statements.
+    let stmts = std::mem::take(&mut block.stmts);
+    let split = stmts
+        .iter()
+        .position(|stmt| !matches!(stmt, Stmt::Item(_)))
+        .unwrap_or(stmts.len());
+    let (items, rest) = stmts.split_at(split);
+
+    let body = if is_async {
+        let output = match &sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()) => quote!(_),
+            ReturnType::Type(_, ty) => ty.to_token_stream(),
+        };
+        quote! {
+            #site_items
+            let __tracehook_guard = if __TRACEHOOK_SITE.__is_hooked() {
+                #view_traits
+                #private::enter_async(&__TRACEHOOK_SITE, #arg_list)
+            } else {
+                #private::Guard::off()
+            };
+            #private::instrument::<#output, _>(__tracehook_guard, async move {
+                #(#items)*
+                #(#restores)*
+                #(#rest)*
+            })
+            .await
+        }
+    } else {
+        let redirect_type = match &fn_pointer {
+            Some(ty) => quote!(::core::option::Option::Some(::core::any::TypeId::of::<#ty>())),
+            None => quote!(::core::option::Option::None),
+        };
+        let redirect = fn_pointer.as_ref().map(|ty| {
+            let bindings = params.iter().map(|p| &p.binding);
+            let call = quote!(__tracehook_replacement(#(#bindings),*));
+            let call = if sig.unsafety.is_some() {
+                quote!(unsafe { #call })
+            } else {
+                call
+            };
+            quote! {
+                if let ::core::option::Option::Some(__tracehook_replacement) =
+                    __tracehook_guard.__redirect::<#ty>()
+                {
+                    return #call;
+                }
+            }
+        });
+        quote! {
+            #site_items
+            #(#items)*
+            let __tracehook_guard = if __TRACEHOOK_SITE.__is_hooked() {
+                #view_traits
+                #private::enter(&__TRACEHOOK_SITE, #arg_list, #redirect_type)
+            } else {
+                #private::Guard::off()
+            };
+            #redirect
+            #(#restores)*
+            #(#rest)*
+        }
+    };
+    let new_block: Block = syn::parse2(quote_spanned!(block.brace_token.span.join()=> { #body }))?;
+    block.stmts = new_block.stmts;
+    Ok(())
+}
+
+/// The 1-based line of `span` in its file.
+fn line_of(span: Span) -> u32 {
+    u32::try_from(span.unwrap().line()).unwrap_or(0)
+}
+
+/// The identifier without `r#`.
+fn unraw(ident: &syn::Ident) -> String {
+    let text = ident.to_string();
+    text.strip_prefix("r#").map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// Collects the parameters, renaming destructuring ones so the whole value has a name.
+fn params(sig: &mut Signature) -> Vec<Param> {
+    let mut out = Vec::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => out.push(Param {
+                name: "self".to_owned(),
+                binding: receiver.self_token.to_token_stream(),
+                restore: None,
+            }),
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                    out.push(Param {
+                        name: unraw(&ident.ident),
+                        binding: ident.ident.to_token_stream(),
+                        restore: None,
+                    });
+                }
+                pattern => {
+                    let renamed = format_ident!("__tracehook_arg{}", index, span = pattern.span());
+                    let name = compact(&pattern.to_token_stream());
+                    let restore = match pattern {
+                        Pat::Wild(_) => None,
+                        _ => Some(quote!(let #pattern = #renamed;)),
+                    };
+                    typed.pat = Box::new(syn::parse_quote!(#renamed));
+                    out.push(Param {
+                        name,
+                        binding: renamed.to_token_stream(),
+                        restore,
+                    });
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Whether tokens contain `impl` (an `impl Trait` type) anywhere.
+fn mentions_impl(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => mentions_impl(&group.stream()),
+        _ => false,
+    })
+}
+
+/// Whether tokens mention `Self` or `self`.
+fn mentions_self(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "Self" || ident == "self",
+        TokenTree::Group(group) => mentions_self(&group.stream()),
+        _ => false,
+    })
+}
+
+/// Whether tokens mention the lifetime `'name`.
+fn mentions_lifetime(tokens: &TokenStream, name: &syn::Ident) -> bool {
+    let mut after_quote = false;
+    tokens.clone().into_iter().any(|tree| {
+        let hit = match &tree {
+            TokenTree::Ident(ident) => after_quote && ident == name,
+            TokenTree::Group(group) => mentions_lifetime(&group.stream(), name),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+        };
+        after_quote = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '\'');
+        hit
+    })
+}
+
+/// The function-pointer type a replacement must have, when the site can be redirected: no type or
+/// const generics, no `where`, no `impl Trait`, lifetimes only late-bound, and `Self` only where it is
+/// one concrete `'static` type.
+fn fn_pointer_type(sig: &Signature, context: &Context) -> Option<TokenStream> {
+    if sig.generics.where_clause.is_some() {
+        return None;
+    }
+    let inputs: Vec<TokenStream> = sig
+        .inputs
+        .iter()
+        .map(|input| match input {
+            FnArg::Receiver(receiver) => receiver.ty.to_token_stream(),
+            FnArg::Typed(typed) => typed.ty.to_token_stream(),
+        })
+        .collect();
+    let output = match &sig.output {
+        ReturnType::Default => TokenStream::new(),
+        ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
+    };
+    let all = quote!(#(#inputs)* #output);
+    if mentions_impl(&all) || (mentions_self(&all) && !context.concrete_self) {
+        return None;
+    }
+    let mut lifetimes = Vec::new();
+    for param in &sig.generics.params {
+        match param {
+            GenericParam::Lifetime(lt)
+                if lt.bounds.is_empty()
+                    && inputs.iter().any(|ty| mentions_lifetime(ty, &lt.lifetime.ident)) =>
+            {
+                lifetimes.push(&lt.lifetime);
+            }
+            _ => return None,
+        }
+    }
+    let binder = if lifetimes.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(for<#(#lifetimes),*>)
+    };
+    let unsafety = &sig.unsafety;
+    let abi = &sig.abi;
+    Some(quote!(#binder #unsafety #abi fn(#(#inputs),*) #output))
+}

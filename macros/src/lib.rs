@@ -1,0 +1,29 @@
+//! Procedural macros of [tracehook](https://docs.rs/tracehook). Use them through the `tracehook` crate.
+
+#![warn(missing_docs)]
+
+mod attr;
+mod expand;
+mod item_fn;
+mod print;
+mod scopes;
+
+use proc_macro::TokenStream;
+
+/// Puts an ftrace hook at the top of a function, or of every function of an `impl` block, trait or
+/// inline module. See the `tracehook` crate's documentation.
+#[proc_macro_attribute]
+pub fn traceable(args: TokenStream, input: TokenStream) -> TokenStream {
+    let options = syn::parse_macro_input!(args as attr::Options);
+    expand::traceable(options, input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Leaves one function (or `impl` block, trait, module) out of an enclosing `#[traceable]`.
+#[proc_macro_attribute]
+pub fn notrace(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::notrace(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

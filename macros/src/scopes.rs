@@ -1,0 +1,170 @@
+//! `#[traceable]` on an `impl` block, a trait, or an inline module: every function with a body inside,
+//! except those marked `#[notrace]`. A nested `#[traceable(...)]` on one function gives its own options.
+//! `const fn`s cannot be traced and are passed over (naming one explicitly is an error).
+
+use crate::attr::{Options, take_markers};
+use crate::item_fn::{self, Context, combine};
+use crate::print::compact;
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{ImplItem, Item, ItemImpl, ItemMod, ItemTrait, TraitItem, Type};
+
+/// The options for one function: the scope's, overridden by its own `#[traceable(...)]`.
+fn merge(outer: &Options, inner: Option<&Options>) -> Options {
+    match inner {
+        None => outer.clone(),
+        Some(inner) => Options {
+            name: inner.name.clone(),
+            skip_args: outer.skip_args || inner.skip_args,
+        },
+    }
+}
+
+/// Reads and removes the markers on one item; `None` means the item is left out (`#[notrace]`).
+fn markers(
+    attrs: &mut Vec<syn::Attribute>,
+    outer: &Options,
+    errors: &mut Vec<syn::Error>,
+) -> Option<(Options, bool)> {
+    match take_markers(attrs) {
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+        Ok((true, _)) => None,
+        Ok((false, inner)) => Some((merge(outer, inner.as_ref()), inner.is_some())),
+    }
+}
+
+pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> syn::Result<()> {
+    let context = Context {
+        type_name: Some(type_name(&block.self_ty)),
+        concrete_self: block.generics.params.is_empty() && is_static_type(&block.self_ty),
+    };
+    let mut errors = Vec::new();
+    for item in &mut block.items {
+        if let ImplItem::Fn(method) = item {
+            let Some((options, explicit)) = markers(&mut method.attrs, options, &mut errors) else {
+                continue;
+            };
+            if method.sig.constness.is_some() && !explicit {
+                continue;
+            }
+            if let Err(error) =
+                item_fn::rewrite(&mut method.sig, &mut method.block, &options, &context)
+            {
+                errors.push(error);
+            }
+        }
+    }
+    combine(errors)
+}
+
+pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> syn::Result<()> {
+    let context = Context {
+        type_name: Some(block.ident.to_string()),
+        concrete_self: false,
+    };
+    let mut errors = Vec::new();
+    for item in &mut block.items {
+        if let TraitItem::Fn(method) = item {
+            let Some((options, explicit)) = markers(&mut method.attrs, options, &mut errors) else {
+                continue;
+            };
+            match &mut method.default {
+                Some(body) if method.sig.constness.is_none() || explicit => {
+                    if let Err(error) = item_fn::rewrite(&mut method.sig, body, &options, &context) {
+                        errors.push(error);
+                    }
+                }
+                None if explicit => errors.push(syn::Error::new_spanned(
+                    &method.sig,
+                    "#[traceable] needs a function body: a trait method without a body cannot be \
+                     traced (put the attribute on the implementations)",
+                )),
+                _ => {}
+            }
+        }
+    }
+    combine(errors)
+}
+
+pub(crate) fn module(module: &mut ItemMod, options: &Options) -> syn::Result<()> {
+    let Some((_, items)) = &mut module.content else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    for item in items {
+        let result = match item {
+            Item::Fn(function) => {
+                let Some((options, explicit)) = markers(&mut function.attrs, options, &mut errors)
+                else {
+                    continue;
+                };
+                if function.sig.constness.is_some() && !explicit {
+                    continue;
+                }
+                item_fn::rewrite(
+                    &mut function.sig,
+                    &mut function.block,
+                    &options,
+                    &Context::default(),
+                )
+            }
+            Item::Impl(block) => {
+                let Some((options, _)) = markers(&mut block.attrs, options, &mut errors) else {
+                    continue;
+                };
+                impl_block(block, &options)
+            }
+            Item::Trait(block) => {
+                let Some((options, _)) = markers(&mut block.attrs, options, &mut errors) else {
+                    continue;
+                };
+                trait_block(block, &options)
+            }
+            Item::Mod(inner) => {
+                let Some((options, _)) = markers(&mut inner.attrs, options, &mut errors) else {
+                    continue;
+                };
+                self::module(inner, &options)
+            }
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    combine(errors)
+}
+
+/// `Parser` for `Parser`, `Parser<T>`, `&Parser`, `crate::Parser`; the compact text otherwise.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last().map_or_else(
+            || compact(&ty.to_token_stream()),
+            |segment| {
+                let text = segment.ident.to_string();
+                text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
+            },
+        ),
+        Type::Reference(reference) => type_name(&reference.elem),
+        Type::Paren(inner) => type_name(&inner.elem),
+        Type::Group(inner) => type_name(&inner.elem),
+        _ => compact(&ty.to_token_stream()),
+    }
+}
+
+/// Whether the type is written without lifetimes, references, `impl` or `dyn`, so it is `'static`
+/// whenever the impl has no generics.
+fn is_static_type(ty: &Type) -> bool {
+    fn clean(tokens: TokenStream) -> bool {
+        tokens.into_iter().all(|tree| match tree {
+            TokenTree::Punct(p) => p.as_char() != '\'' && p.as_char() != '&' && p.as_char() != '*',
+            TokenTree::Ident(i) => i != "impl" && i != "dyn" && i != "_",
+            TokenTree::Group(g) => clean(g.stream()),
+            TokenTree::Literal(_) => true,
+        })
+    }
+    clean(ty.to_token_stream())
+}

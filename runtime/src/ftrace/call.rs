@@ -1,0 +1,203 @@
+//! What a callback sees of one traced call.
+
+use super::{Error, Flags, Ops};
+use crate::site::Site;
+use std::any::TypeId;
+use std::cell::Cell;
+use std::fmt;
+
+/// Where in the call a callback runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// At entry, before the body (the ftrace callback proper).
+    Entry,
+    /// After the body returned (or, for an `async fn`, when the future completed or was dropped).
+    Return,
+    /// While the body unwinds from a panic.
+    Unwind,
+}
+
+/// A redirect target set by an `IPMODIFY` callback: the replacement's type and its address.
+#[derive(Clone, Copy)]
+pub(crate) struct Redirect {
+    pub(crate) type_id: TypeId,
+    /// The function pointer's address (kept as an integer so guards stay `Send`).
+    pub(crate) pointer: usize,
+}
+
+/// One traced call, as a callback sees it.
+pub struct Call<'a> {
+    pub(crate) site: &'static Site,
+    pub(crate) parent: Option<&'static Site>,
+    pub(crate) ops: &'a Ops,
+    pub(crate) args: Option<&'a [Arg<'a>]>,
+    pub(crate) phase: Phase,
+    pub(crate) redirect: Option<&'a Cell<Option<Redirect>>>,
+    pub(crate) redirect_type: Option<TypeId>,
+}
+
+impl<'a> Call<'a> {
+    /// The traced function (kernel: `ip`).
+    #[must_use]
+    pub fn site(&self) -> &'static Site {
+        self.site
+    }
+
+    /// The innermost enclosing hooked function on this thread, `None` at the top (kernel: `parent_ip`).
+    #[must_use]
+    pub fn parent(&self) -> Option<&'static Site> {
+        self.parent
+    }
+
+    /// The ops this callback belongs to (kernel: `op`).
+    #[must_use]
+    pub fn ops(&self) -> &'a Ops {
+        self.ops
+    }
+
+    /// The arguments, when the ops has `SAVE_REGS` (or `SAVE_REGS_IF_SUPPORTED` and the site gives them).
+    #[must_use]
+    pub fn args(&self) -> Option<&'a [Arg<'a>]> {
+        self.args
+    }
+
+    /// Entry, return or unwind.
+    #[must_use]
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Makes the traced call return `replacement(args..)` instead of running its body (live patching,
+    /// fault injection, test doubles). Only at [`Phase::Entry`], from an `IPMODIFY` ops, on a site that
+    /// can be redirected. `F` must be the site's function-pointer type exactly, as given by
+    /// [`Site::signature`]: cast a function with `as`, for example
+    /// `call.redirect(failing_read as fn(&str) -> io::Result<String>)`.
+    ///
+    /// # Errors
+    /// [`Error::RedirectNotAllowed`] outside those conditions; [`Error::RedirectMismatch`] if `F` is not
+    /// the site's type.
+    pub fn redirect<F: Copy + 'static>(&self, replacement: F) -> Result<(), Error> {
+        let (Some(slot), Some(expected)) = (self.redirect, self.redirect_type) else {
+            return Err(Error::RedirectNotAllowed { site: self.site });
+        };
+        if !self.ops.flags().contains(Flags::IPMODIFY) || self.phase != Phase::Entry {
+            return Err(Error::RedirectNotAllowed { site: self.site });
+        }
+        if TypeId::of::<F>() != expected || size_of::<F>() != size_of::<usize>() {
+            return Err(Error::RedirectMismatch {
+                expected: self.site.signature(),
+                found: std::any::type_name::<F>(),
+            });
+        }
+        // SAFETY: `F` has the TypeId of the site's function-pointer type, so it is that pointer type,
+        // which has the size of `usize` (checked too); a fn pointer round-trips through `usize`.
+        let pointer = unsafe { std::mem::transmute_copy::<F, usize>(&replacement) };
+        slot.set(Some(Redirect {
+            type_id: TypeId::of::<F>(),
+            pointer,
+        }));
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("site", &self.site.path())
+            .field("parent", &self.parent.map(Site::path))
+            .field("phase", &self.phase)
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One argument of a traced call: its name and a `Debug` view, or its type name where it is not `Debug`.
+#[derive(Clone, Copy)]
+pub struct Arg<'a> {
+    name: &'static str,
+    value: ArgValue<'a>,
+}
+
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum ArgValue<'a> {
+    Debug(&'a dyn fmt::Debug),
+    Opaque(&'static str),
+}
+
+impl<'a> Arg<'a> {
+    #[doc(hidden)]
+    #[must_use]
+    pub fn __new(name: &'static str, value: ArgValue<'a>) -> Self {
+        Self { name, value }
+    }
+
+    /// The parameter's name (`input`, `self`), or the pattern's text for a destructuring parameter.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The value, when its type implements `Debug`.
+    #[must_use]
+    pub fn value(&self) -> Option<&'a dyn fmt::Debug> {
+        match self.value {
+            ArgValue::Debug(value) => Some(value),
+            ArgValue::Opaque(_) => None,
+        }
+    }
+
+    /// The type's name, when its type does not implement `Debug`.
+    #[must_use]
+    pub fn type_name(&self) -> Option<&'static str> {
+        match self.value {
+            ArgValue::Debug(_) => None,
+            ArgValue::Opaque(name) => Some(name),
+        }
+    }
+}
+
+/// `name=value`, with `<Type>` for a value that is not `Debug`.
+impl fmt::Display for Arg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value {
+            ArgValue::Debug(value) => write!(f, "{}={value:?}", self.name),
+            ArgValue::Opaque(type_name) => write!(f, "{}=<{type_name}>", self.name),
+        }
+    }
+}
+
+impl fmt::Debug for Arg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Generated code wraps each argument in `ArgView` and calls `__tracehook_view` through an auto-ref:
+/// the `Debug` impl below is found first when the type is `Debug`, the fallback on `&ArgView` otherwise.
+#[doc(hidden)]
+pub struct ArgView<'a, T>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ViewDebug<'a> {
+    fn __tracehook_view(&self) -> ArgValue<'a>;
+}
+
+#[doc(hidden)]
+pub trait ViewOpaque<'a> {
+    fn __tracehook_view(&self) -> ArgValue<'a>;
+}
+
+impl<'a, T: fmt::Debug> ViewDebug<'a> for ArgView<'a, T> {
+    #[inline]
+    fn __tracehook_view(&self) -> ArgValue<'a> {
+        ArgValue::Debug(self.0)
+    }
+}
+
+impl<'a, T> ViewOpaque<'a> for &ArgView<'a, T> {
+    #[inline]
+    fn __tracehook_view(&self) -> ArgValue<'a> {
+        ArgValue::Opaque(std::any::type_name::<T>())
+    }
+}

@@ -1,0 +1,17 @@
+//! The run-time of [tracehook](https://docs.rs/tracehook): the site registry, grace periods, and ftrace
+//! ops and dispatch. Use it through the `tracehook` crate; generated code reaches it only through
+//! `tracehook::__private`.
+
+#![warn(missing_docs)]
+
+#[cfg(not(loom))]
+pub mod ftrace;
+#[cfg(not(loom))]
+pub mod site;
+pub(crate) mod sync;
+#[cfg(not(loom))]
+mod thread;
+
+#[doc(hidden)]
+#[cfg(not(loom))]
+pub use linkme as __linkme;

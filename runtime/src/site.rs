@@ -1,0 +1,191 @@
+//! The per-function record (`Site`) and the linker-section registry that collects them.
+//!
+//! Every `#[traceable]` function owns one `static Site`, and a reference to it is placed in the
+//! [`SITES`] distributed slice: the linker gathers the references of every crate in the binary into
+//! one section, the way the kernel's `__mcount_loc` collects call sites. No code runs before `main`.
+//!
+//! [`available_functions`] sorts the slice once, by path and then file and line, so the order (and the
+//! 1-based index that filters accept) is the same in every run of the same program.
+
+use crate::ftrace::dispatch::Snapshot;
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static SITES: [&'static Site];
+
+/// The site is an `async fn`: hooks run at the first poll and when the future completes or is dropped.
+pub(crate) const CAP_ASYNC: u8 = 1 << 0;
+/// The site can show its arguments (`SAVE_REGS`).
+pub(crate) const CAP_ARGS: u8 = 1 << 1;
+/// The site can be redirected to a replacement (`IPMODIFY`).
+pub(crate) const CAP_REDIRECT: u8 = 1 << 2;
+
+/// The record of one traceable function: its names and location, and its dispatch pointer.
+pub struct Site {
+    /// Null when no ops is attached; else the current immutable snapshot of attached ops.
+    pub(crate) dispatch: AtomicPtr<Snapshot>,
+    name: &'static str,
+    path: &'static str,
+    file: &'static str,
+    line: u32,
+    caps: u8,
+    signature: &'static str,
+}
+
+impl Site {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(
+        name: &'static str,
+        path: &'static str,
+        file: &'static str,
+        line: u32,
+        caps: u8,
+        signature: &'static str,
+    ) -> Self {
+        Self {
+            dispatch: AtomicPtr::new(std::ptr::null_mut()),
+            name,
+            path,
+            file,
+            line,
+            caps,
+            signature,
+        }
+    }
+
+    /// Whether any ops is attached: the whole cost of a traced call while tracing is off.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __is_hooked(&self) -> bool {
+        // Relaxed: only a hint whether to take the slow path, which loads the pointer again with
+        // Acquire inside a read-side section before using it.
+        !self.dispatch.load(Ordering::Relaxed).is_null()
+    }
+
+    /// The function's name: `parse`, or `Parser::parse` when the impl's type is known (the attribute is
+    /// on the `impl` block or on a module around it), or the `name = "…"` given to the attribute.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The full path: `mycrate::parser::Parser::parse`.
+    #[must_use]
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The module the function is defined in: `mycrate::parser`.
+    #[must_use]
+    pub fn module_path(&self) -> &'static str {
+        let cut = self.path.len() - self.name.len();
+        self.path[..cut].strip_suffix("::").unwrap_or(&self.path[..cut])
+    }
+
+    /// The source file, as `file!()` gives it.
+    #[must_use]
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line of the function's name in [`Site::file`].
+    #[must_use]
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// Whether the function is an `async fn`.
+    #[must_use]
+    pub fn is_async(&self) -> bool {
+        self.caps & CAP_ASYNC != 0
+    }
+
+    /// Whether the site can give its arguments to callbacks (`SAVE_REGS`).
+    #[must_use]
+    pub fn has_args(&self) -> bool {
+        self.caps & CAP_ARGS != 0
+    }
+
+    /// Whether the site can be redirected to a replacement function (`IPMODIFY`).
+    #[must_use]
+    pub fn can_redirect(&self) -> bool {
+        self.caps & CAP_REDIRECT != 0
+    }
+
+    /// The function-pointer type a replacement must have, for example `fn(&str) -> u32`; empty when the
+    /// site cannot be redirected.
+    #[must_use]
+    pub fn signature(&self) -> &'static str {
+        self.signature
+    }
+
+    /// The 1-based position of this site in [`available_functions`].
+    #[must_use]
+    pub fn index(&self) -> usize {
+        index_of(self).map_or(0, |i| i + 1)
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path)
+    }
+}
+
+impl fmt::Debug for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Site")
+            .field("path", &self.path)
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Site {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Site {}
+
+fn sorted() -> &'static [&'static Site] {
+    static SORTED: OnceLock<Box<[&'static Site]>> = OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut sites: Vec<&'static Site> = SITES.iter().copied().collect();
+        sites.sort_by(|a, b| {
+            (a.path, a.file, a.line).cmp(&(b.path, b.file, b.line))
+        });
+        sites.into_boxed_slice()
+    })
+}
+
+/// Every traceable function linked into the program, in a stable order (by path, then file and line).
+///
+/// Like the kernel's `available_filter_functions`: a filter's numeric token `N` selects the N-th entry
+/// (1-based).
+pub fn available_functions() -> impl ExactSizeIterator<Item = &'static Site> + Clone {
+    sorted().iter().copied()
+}
+
+/// The sites as a slice, in [`available_functions`] order.
+pub(crate) fn all() -> &'static [&'static Site] {
+    sorted()
+}
+
+/// The 0-based position of `site` in [`all`].
+pub(crate) fn index_of(site: &Site) -> Option<usize> {
+    let sites = sorted();
+    let key = (site.path, site.file, site.line);
+    let start = sites.partition_point(|s| (s.path, s.file, s.line) < key);
+    sites[start..]
+        .iter()
+        .take_while(|s| (s.path, s.file, s.line) == key)
+        .position(|s| std::ptr::eq(*s, site))
+        .map(|offset| start + offset)
+}

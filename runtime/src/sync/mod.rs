@@ -1,0 +1,269 @@
+//! Grace periods: the RCU-like primitive that ftrace dispatch and event-handler lists stand on.
+//!
+//! Readers (a traced call running its callbacks, an event being invoked) enter a *read-side critical
+//! section*, load a pointer to an immutable snapshot, use it, and leave. Writers publish a new snapshot
+//! with one atomic store and then call [`Domain::synchronize`], which returns only when every reader that
+//! could have seen the old snapshot has left its section. After that the old snapshot can be freed, and a
+//! callback that was removed can no longer be running anywhere.
+//!
+//! # Design (liburcu "memb" flavour)
+//!
+//! Each thread owns a [`Record`] in a lock-free, grow-only list of the domain. Entering the outermost
+//! section stores the domain's current *grace-period number* into the record; leaving stores `0`. Both
+//! are plain (relaxed) stores to a cache line that only this thread writes, plus a compiler fence: no
+//! fence instruction and no shared write, which is what keeps a hooked call at a nanosecond or two and
+//! lets threads scale.
+//!
+//! The writer makes that sound with `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: after publishing,
+//! it issues the barrier (now every reader either has its record store visible to us, or will see the
+//! new pointer), advances the grace-period number, then waits for every record that is neither `0`
+//! (outside a section) nor the new number (entered after the barrier, so it holds the new pointer).
+//! A second barrier orders the readers' last accesses before whatever the writer does next (free).
+//!
+//! Where membarrier is unavailable (old kernel, valgrind, `TRACEHOOK_NO_MEMBARRIER=1`) readers use the
+//! classic protocol instead: a `SeqCst` fence after the entering store and a `Release` store to leave,
+//! and the writer uses `SeqCst` fences where it would call membarrier. The choice is made once per
+//! domain, before the first reader record is handed out, and never changes.
+//!
+//! A thread whose thread-local state is already destroyed (code running from another thread-local's
+//! destructor) has no record; it counts itself in the domain's shared `orphans` counter instead, with
+//! `SeqCst` operations. That path is slow but correct and only taken during thread teardown.
+//!
+//! Readers never block and never allocate after their record exists. Writers are serialised by a mutex
+//! and may sleep while they wait.
+
+mod membarrier;
+pub(crate) mod shim;
+
+use shim::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Mutex, fence};
+use std::sync::atomic::{Ordering, compiler_fence};
+
+const MODE_UNDECIDED: u8 = 0;
+const MODE_MEMBARRIER: u8 = 1;
+const MODE_FENCE: u8 = 2;
+
+/// How readers and writers of a domain order their accesses; fixed at the domain's first use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Readers use compiler fences only; writers call `membarrier(2)`.
+    Membarrier,
+    /// Readers use a `SeqCst` fence on entry and a `Release` store on exit; writers use `SeqCst` fences.
+    Fence,
+}
+
+/// One thread's reader state, owned by that thread while `in_use`.
+pub(crate) struct Record {
+    /// 0 outside a read-side section, else the grace-period number seen on entering it.
+    ctr: AtomicU64,
+    in_use: AtomicBool,
+    /// Next record in the domain's list; written once before the record is published.
+    next: AtomicPtr<Record>,
+}
+
+/// A grace-period domain: a set of reader records and the writers that wait on them.
+pub(crate) struct Domain {
+    records: AtomicPtr<Record>,
+    gp: AtomicU64,
+    orphans: AtomicUsize,
+    writers: Mutex<()>,
+    mode: std::sync::atomic::AtomicU8,
+}
+
+impl Domain {
+    /// A domain with no readers yet.
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            records: AtomicPtr::new(std::ptr::null_mut()),
+            gp: AtomicU64::new(1),
+            orphans: AtomicUsize::new(0),
+            writers: Mutex::new(()),
+            mode: std::sync::atomic::AtomicU8::new(MODE_UNDECIDED),
+        }
+    }
+
+    /// A domain with no readers yet (loom's atomics are not `const`).
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            records: AtomicPtr::new(std::ptr::null_mut()),
+            gp: AtomicU64::new(1),
+            orphans: AtomicUsize::new(0),
+            writers: Mutex::new(()),
+            mode: std::sync::atomic::AtomicU8::new(MODE_UNDECIDED),
+        }
+    }
+
+    /// The ordering protocol of this domain, deciding it on first call.
+    pub(crate) fn mode(&self) -> Mode {
+        // Relaxed is enough: the value is decided under `writers` and only ever goes from UNDECIDED to
+        // one final value; a reader that sees UNDECIDED takes the lock and reads it again.
+        match self.mode.load(Ordering::Relaxed) {
+            MODE_MEMBARRIER => Mode::Membarrier,
+            MODE_FENCE => Mode::Fence,
+            _ => self.decide_mode(),
+        }
+    }
+
+    #[cold]
+    fn decide_mode(&self) -> Mode {
+        let _writers = self.writers.lock();
+        let mode = match self.mode.load(Ordering::Relaxed) {
+            MODE_MEMBARRIER => return Mode::Membarrier,
+            MODE_FENCE => return Mode::Fence,
+            _ if membarrier::register() => MODE_MEMBARRIER,
+            _ => MODE_FENCE,
+        };
+        self.mode.store(mode, Ordering::Relaxed);
+        if mode == MODE_MEMBARRIER { Mode::Membarrier } else { Mode::Fence }
+    }
+
+    /// Takes a free record (one left by an exited thread) or adds a new one. The caller owns it until
+    /// [`Domain::release_record`]. Lock-free; allocates only when every record is in use.
+    pub(crate) fn acquire_record(&self) -> &Record {
+        let mut cursor = self.records.load(Ordering::Acquire);
+        while !cursor.is_null() {
+            // SAFETY: records are published with Release after being fully built and are freed only
+            // when the domain is dropped, which cannot happen while `&self` is alive.
+            let record = unsafe { &*cursor };
+            if !record.in_use.load(Ordering::Relaxed)
+                && record
+                    .in_use
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return record;
+            }
+            cursor = record.next.load(Ordering::Acquire);
+        }
+        let record = Box::into_raw(Box::new(Record {
+            ctr: AtomicU64::new(0),
+            in_use: AtomicBool::new(true),
+            next: AtomicPtr::new(std::ptr::null_mut()),
+        }));
+        let mut head = self.records.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `record` is ours alone until the compare_exchange below publishes it.
+            unsafe { (*record).next.store(head, Ordering::Relaxed) };
+            match self
+                .records
+                .compare_exchange_weak(head, record, Ordering::Release, Ordering::Relaxed)
+            {
+                // SAFETY: just published; lives as long as the domain (see above).
+                Ok(_) => return unsafe { &*record },
+                Err(actual) => head = actual,
+            }
+        }
+    }
+
+    /// Gives a record back for another thread to reuse. The record must be outside any section.
+    pub(crate) fn release_record(&self, record: &Record) {
+        debug_assert_eq!(record.ctr.load(Ordering::Relaxed), 0);
+        record.in_use.store(false, Ordering::Release);
+    }
+
+    /// Enters the outermost read-side section on `record` (nesting is the caller's business).
+    #[inline]
+    pub(crate) fn enter(&self, record: &Record, mode: Mode) {
+        // Relaxed: `gp` only orders against itself here; the barrier below or the writer's membarrier
+        // orders this store before the loads the section makes.
+        let gp = self.gp.load(Ordering::Relaxed);
+        record.ctr.store(gp, Ordering::Relaxed);
+        match mode {
+            // The writer's membarrier acts as the full fence; we only stop the compiler from moving the
+            // section's loads above the store.
+            Mode::Membarrier => compiler_fence(Ordering::SeqCst),
+            Mode::Fence => fence(Ordering::SeqCst),
+        }
+    }
+
+    /// Leaves the outermost read-side section on `record`.
+    #[inline]
+    pub(crate) fn exit(&self, record: &Record, mode: Mode) {
+        match mode {
+            Mode::Membarrier => {
+                compiler_fence(Ordering::SeqCst);
+                // Relaxed: the writer's second membarrier orders our section before its frees.
+                record.ctr.store(0, Ordering::Relaxed);
+            }
+            // Release pairs with the writer's Acquire load of `ctr`.
+            Mode::Fence => record.ctr.store(0, Ordering::Release),
+        }
+    }
+
+    /// Enters a read-side section without a record (thread-local state already destroyed).
+    #[cold]
+    pub(crate) fn enter_orphan(&self) {
+        self.orphans.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Leaves a section entered with [`Domain::enter_orphan`].
+    #[cold]
+    pub(crate) fn exit_orphan(&self) {
+        self.orphans.fetch_sub(1, Ordering::Release);
+    }
+
+    /// Waits until every read-side section that began before this call has ended.
+    ///
+    /// Must not be called from inside a read-side section of this domain (it would wait for itself);
+    /// callers check that first and report an error.
+    pub(crate) fn synchronize(&self) {
+        let mode = self.mode();
+        let _writers = self.writers.lock();
+        self.full_barrier(mode);
+        // Relaxed: the barrier above already ordered our publication; the number is only compared.
+        let new_gp = self.gp.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut cursor = self.records.load(Ordering::Acquire);
+        while !cursor.is_null() {
+            // SAFETY: records live as long as the domain.
+            let record = unsafe { &*cursor };
+            let mut backoff = Backoff::new();
+            loop {
+                // Acquire pairs with the Release exit store of the fence protocol.
+                let ctr = record.ctr.load(Ordering::Acquire);
+                if ctr == 0 || ctr >= new_gp {
+                    break;
+                }
+                backoff.wait();
+            }
+            cursor = record.next.load(Ordering::Acquire);
+        }
+        let mut backoff = Backoff::new();
+        while self.orphans.load(Ordering::Acquire) != 0 {
+            backoff.wait();
+        }
+        self.full_barrier(mode);
+    }
+
+    fn full_barrier(&self, mode: Mode) {
+        if mode == Mode::Membarrier && membarrier::barrier() {
+            return;
+        }
+        // A refused membarrier after a successful registration cannot happen on Linux; if it did, the
+        // readers' compiler fences would not be enough, so fail loudly rather than free too early.
+        assert!(mode == Mode::Fence, "membarrier failed after registration");
+        fence(Ordering::SeqCst);
+    }
+}
+
+impl Default for Domain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Domain {
+    fn drop(&mut self) {
+        let mut cursor = self.records.load(Ordering::Acquire);
+        while !cursor.is_null() {
+            // SAFETY: `&mut self` means no reader holds a record any more; each was made by Box::new.
+            let record = unsafe { Box::from_raw(cursor) };
+            cursor = record.next.load(Ordering::Acquire);
+        }
+    }
+}
+
+#[cfg(not(loom))]
+mod thread_reader;
+#[cfg(not(loom))]
+pub(crate) use thread_reader::{ThreadReader, domain, in_read_section, synchronize};

@@ -1,0 +1,53 @@
+//! # tracehook
+//!
+//! Two kernel facilities for ordinary Rust programs:
+//!
+//! - **ftrace-style function tracing** ([`ftrace`]): `#[traceable]` puts a hook at the top of a
+//!   function and records the function, at compile time, in a linker-section registry. At run time,
+//!   callbacks ([`ftrace::Ops`]) attach to functions chosen by glob filters and detach again. A function
+//!   with nothing attached pays one relaxed load and a branch.
+//!
+//! ```
+//! use tracehook::ftrace::{self, Ops};
+//! use tracehook::traceable;
+//!
+//! #[traceable]
+//! fn parse(input: &str) -> usize {
+//!     input.split_whitespace().count()
+//! }
+//!
+//! let ops = Ops::new(|call| {
+//!     eprintln!("{} <-{}", call.site().name(), call.parent().map_or("", |p| p.name()));
+//! });
+//! ops.set_filter("pars*", true)?;
+//! ops.register()?;
+//! parse("1 + 2");
+//! ops.unregister()?; // after this returns, the callback never runs again
+//! assert!(ftrace::available_functions().any(|site| site.name() == "parse"));
+//! # Ok::<(), ftrace::Error>(())
+//! ```
+//!
+//! ## `#[traceable]`
+//!
+//! On a function (free, method, `async`, `unsafe`, `extern "C"`, generic), on an `impl` block (every
+//! method with a body; sites named `Type::method`), on a trait (every default method) or on an inline
+//! module (every function inside, recursively). `#[notrace]` leaves one out. Options:
+//! `name = "..."` sets the site's name; `skip_args` keeps the arguments from callbacks.
+//!
+//! The body stays in place: `return`, `?`, `Self`, borrows of arguments and `#[track_caller]` keep
+//! working. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in the signature and
+//! destructured again at the top of the body, so callbacks can see the whole value.
+
+#![warn(missing_docs)]
+
+pub use tracehook_macros::{notrace, traceable};
+pub use tracehook_runtime::ftrace;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use tracehook_runtime::ftrace::{
+        Arg, ArgView, Guard, ViewDebug, ViewOpaque, enter, enter_async, instrument,
+    };
+    pub use tracehook_runtime::site::{SITES, Site};
+    pub use tracehook_runtime::__linkme as linkme;
+}
