@@ -38,7 +38,7 @@
 //! working. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in the signature and
 //! destructured again at the top of the body, so callbacks can see the whole value.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub use tracehook_macros::{notrace, traceable};
 pub use tracehook_runtime::ftrace;

@@ -199,11 +199,17 @@ pub(crate) fn rewrite(
             } else {
                 call
             };
+            // A replacement of a `-> !` function diverges by itself; `return` on it would be unreachable.
+            let call = if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))) {
+                quote!(#call;)
+            } else {
+                quote!(return #call;)
+            };
             quote! {
                 if let ::core::option::Option::Some(__tracehook_replacement) =
                     __tracehook_guard.__redirect::<#ty>()
                 {
-                    return #call;
+                    #call
                 }
             }
         });

@@ -1,6 +1,6 @@
 //! Procedural macros of [tracehook](https://docs.rs/tracehook). Use them through the `tracehook` crate.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod attr;
 mod expand;

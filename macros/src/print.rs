@@ -53,7 +53,12 @@ fn write(tokens: TokenStream, out: &mut String) {
                 let (open, close) = match group.delimiter() {
                     proc_macro2::Delimiter::Parenthesis => ("(", ")"),
                     proc_macro2::Delimiter::Bracket => ("[", "]"),
-                    proc_macro2::Delimiter::Brace => ("{", "}"),
+                    proc_macro2::Delimiter::Brace => {
+                        if prev_word {
+                            out.push(' ');
+                        }
+                        ("{ ", " }")
+                    }
                     proc_macro2::Delimiter::None => ("", ""),
                 };
                 out.push_str(open);

@@ -2,7 +2,7 @@
 //! ops and dispatch. Use it through the `tracehook` crate; generated code reaches it only through
 //! `tracehook::__private`.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 #[cfg(not(loom))]
 pub mod ftrace;
