@@ -1,0 +1,147 @@
+//! The unregister guarantee under load: threads call traced functions without pause while other
+//! threads register, re-filter and unregister ops (and flip the global switch). A callback that sees
+//! the flag its controller set right after `unregister()` (or `set_enabled(false)`) returned is a
+//! violation; there must be none.
+//!
+//! `STRESS_ROUNDS` sets the rounds per controller (default 2000); the README runs this file under
+//! valgrind with fewer rounds.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use tracehook::ftrace::{self, Flags, Ops};
+use tracehook::traceable;
+
+#[traceable]
+#[inline(never)]
+fn stress_leaf(x: u64) -> u64 {
+    std::hint::black_box(x.wrapping_mul(31))
+}
+
+#[traceable]
+#[inline(never)]
+fn stress_mid(x: u64) -> u64 {
+    stress_leaf(x) ^ stress_leaf(x + 1)
+}
+
+#[traceable]
+#[inline(never)]
+fn stress_top(x: u64) -> u64 {
+    stress_mid(x).wrapping_add(1)
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn rounds() -> usize {
+    std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
+/// Spawns `n` threads calling the traced functions until `stop` is set; returns their handles.
+fn callers(n: usize, stop: &Arc<AtomicBool>) -> Vec<thread::JoinHandle<u64>> {
+    (0..n)
+        .map(|i| {
+            let stop = Arc::clone(stop);
+            thread::spawn(move || {
+                let mut acc = 0u64;
+                let mut x = i as u64;
+                while !stop.load(Ordering::Relaxed) {
+                    acc = acc.wrapping_add(stress_top(x));
+                    x += 1;
+                }
+                acc
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn no_callback_runs_after_unregister_returns() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let stop = Arc::new(AtomicBool::new(false));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let workers = callers(3, &stop);
+    let patterns = ["stress_leaf", "stress_mid stress_top", "stress_*", ""];
+    let controllers: Vec<_> = (0..2)
+        .map(|c| {
+            let (violations, hits) = (Arc::clone(&violations), Arc::clone(&hits));
+            thread::spawn(move || {
+                for round in 0..rounds() {
+                    let gone = Arc::new(AtomicBool::new(false));
+                    let check = |gone: &Arc<AtomicBool>| {
+                        let (gone, violations, hits) =
+                            (Arc::clone(gone), Arc::clone(&violations), Arc::clone(&hits));
+                        move |_: &ftrace::Call<'_>| {
+                            if gone.load(Ordering::SeqCst) {
+                                violations.fetch_add(1, Ordering::SeqCst);
+                            }
+                            hits.fetch_add(1, Ordering::Relaxed);
+                        }
+                    };
+                    let ops = Ops::with_exit(check(&gone), check(&gone))
+                        .with_flags(if round % 2 == 0 { Flags::RECURSION } else { Flags::NONE });
+                    ops.set_filter(patterns[(round + c) % patterns.len()], true)
+                        .unwrap();
+                    ops.register().unwrap();
+                    if round % 3 == 0 {
+                        // Re-filter while registered.
+                        ops.set_filter("stress_leaf", false).unwrap();
+                        ops.set_notrace("stress_mid", true).unwrap();
+                    }
+                    thread::yield_now();
+                    ops.unregister().unwrap();
+                    gone.store(true, Ordering::SeqCst);
+                    // Keep the ops alive a little: a stale callback would run now, if ever.
+                    thread::yield_now();
+                }
+            })
+        })
+        .collect();
+    for controller in controllers {
+        controller.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(violations.load(Ordering::SeqCst), 0);
+    assert!(hits.load(Ordering::Relaxed) > 0, "callbacks must have run at all");
+    assert!(ftrace::enabled_functions().is_empty());
+}
+
+#[test]
+fn no_callback_runs_after_the_switch_is_off() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let stop = Arc::new(AtomicBool::new(false));
+    let off = Arc::new(AtomicBool::new(false));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (o, v, h) = (Arc::clone(&off), Arc::clone(&violations), Arc::clone(&hits));
+    let ops = Ops::new(move |_| {
+        if o.load(Ordering::SeqCst) {
+            v.fetch_add(1, Ordering::SeqCst);
+        }
+        h.fetch_add(1, Ordering::Relaxed);
+    });
+    ops.set_filter("stress_*", true).unwrap();
+    ops.register().unwrap();
+    let workers = callers(3, &stop);
+    for _ in 0..rounds() {
+        ftrace::set_enabled(false).unwrap();
+        off.store(true, Ordering::SeqCst);
+        thread::yield_now();
+        off.store(false, Ordering::SeqCst);
+        ftrace::set_enabled(true).unwrap();
+        thread::yield_now();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    ops.unregister().unwrap();
+    assert_eq!(violations.load(Ordering::SeqCst), 0);
+    assert!(hits.load(Ordering::Relaxed) > 0);
+}
