@@ -26,8 +26,8 @@
 //! domain, before the first reader record is handed out, and never changes.
 //!
 //! A thread whose thread-local state is already destroyed (code running from another thread-local's
-//! destructor) has no record; it counts itself in the domain's shared `orphans` counter instead, with
-//! `SeqCst` operations. That path is slow but correct and only taken during thread teardown.
+//! destructor) has no record; it counts itself in the domain's shared `orphans` counter instead, with a
+//! `SeqCst` increment and fence. That path is slow but correct and only taken during thread teardown.
 //!
 //! Readers never block and never allocate after their record exists. Writers are serialised by a mutex
 //! and may sleep while they wait.
@@ -195,6 +195,9 @@ impl Domain {
     #[cold]
     pub(crate) fn enter_orphan(&self) {
         self.orphans.fetch_add(1, Ordering::SeqCst);
+        // The RMW alone does not order the section's later loads against the writer's barrier (a
+        // Dekker pattern needs a fence on both sides); loom finds the use-after-free without it.
+        fence(Ordering::SeqCst);
     }
 
     /// Leaves a section entered with [`Domain::enter_orphan`].
@@ -263,6 +266,8 @@ impl Drop for Domain {
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 #[cfg(not(loom))]
 mod thread_reader;
 #[cfg(not(loom))]
