@@ -38,16 +38,21 @@
 //! working. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in the signature and
 //! destructured again at the top of the body, so callbacks can see the whole value.
 
-#![warn(missing_docs, unreachable_pub)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 pub use tracehook_macros::{notrace, traceable};
 pub use tracehook_runtime::ftrace;
 
 #[doc(hidden)]
 pub mod __private {
+    pub use tracehook_runtime::__linkme as linkme;
     pub use tracehook_runtime::ftrace::{
         Arg, ArgView, Guard, ViewDebug, ViewOpaque, enter, enter_async, instrument,
     };
     pub use tracehook_runtime::site::{SITES, Site};
-    pub use tracehook_runtime::__linkme as linkme;
 }

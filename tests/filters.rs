@@ -1,5 +1,8 @@
 //! Filter syntax and set semantics, as ftrace's `set_ftrace_filter` has them.
-#![allow(non_snake_case, reason = "kernel names such as SyS_read are part of the glob table")]
+#![allow(
+    non_snake_case,
+    reason = "kernel names such as SyS_read are part of the glob table"
+)]
 
 use tracehook::ftrace::{self, Error, Ops, Site};
 use tracehook::traceable;
@@ -62,7 +65,8 @@ fn names(sites: &[&'static Site]) -> Vec<&'static str> {
 /// What `pattern` selects, as names.
 fn selection(pattern: &str) -> Vec<&'static str> {
     let ops = Ops::new(|_| {});
-    ops.set_filter(pattern, true).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    ops.set_filter(pattern, true)
+        .unwrap_or_else(|e| panic!("{pattern}: {e}"));
     names(&ops.filter())
 }
 
@@ -79,7 +83,8 @@ fn expected(predicate: impl Fn(&str) -> bool) -> Vec<&'static str> {
 #[test]
 fn kernel_selftest_glob_table() {
     // Each row: the pattern, and the regex of the selftest written as a plain predicate.
-    let table: [(&str, &dyn Fn(&str) -> bool); 7] = [
+    type Row<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
+    let table: [Row<'_>; 7] = [
         ("*schedule", &|n| n.ends_with("schedule")),
         ("schedule*", &|n| n.starts_with("schedule")),
         ("*pin*lock", &|n| {
@@ -88,7 +93,9 @@ fn kernel_selftest_glob_table() {
         ("mutex*unl*", &|n| {
             n.starts_with("mutex") && n["mutex".len()..].contains("unl")
         }),
-        ("sch*ule", &|n| n.starts_with("sch") && n.ends_with("ule") && n.len() >= 6),
+        ("sch*ule", &|n| {
+            n.starts_with("sch") && n.ends_with("ule") && n.len() >= 6
+        }),
         ("[Ss]y[Ss]_*", &|n| {
             let b = n.as_bytes();
             b.len() >= 4
@@ -107,15 +114,24 @@ fn kernel_selftest_glob_table() {
         assert_eq!(selection(pattern), want, "pattern {pattern}");
     }
     assert_eq!(selection("sch?dule"), ["schedule", "schxdule"]);
-    assert_eq!(selection("*pin*lock"), ["raw_spin_unlock", "spin_lock", "spinner_block"]);
+    assert_eq!(
+        selection("*pin*lock"),
+        ["raw_spin_unlock", "spin_lock", "spinner_block"]
+    );
 }
 
 #[test]
 fn every_glob_form() {
     assert_eq!(selection("schedule"), ["schedule"]);
-    assert_eq!(selection("schedule_t*"), ["schedule_tail", "schedule_timeout"]);
+    assert_eq!(
+        selection("schedule_t*"),
+        ["schedule_tail", "schedule_timeout"]
+    );
     assert_eq!(selection("*_irq"), ["preempt_schedule_irq"]);
-    assert_eq!(selection("*_unlock*"), ["mutex_unlock", "mutex_unlock_slowpath", "raw_spin_unlock"]);
+    assert_eq!(
+        selection("*_unlock*"),
+        ["mutex_unlock", "mutex_unlock_slowpath", "raw_spin_unlock"]
+    );
     assert_eq!(selection("sch[a-e]dule"), ["schedule"]);
     assert_eq!(selection("sch[!e]dule"), ["schxdule"]);
     assert_eq!(selection("sch[^e]dule"), ["schxdule"]);
@@ -131,8 +147,14 @@ fn path_patterns_module_command_and_indices() {
     assert_eq!(selection("filters::net::tcp::*"), ["tcp_recv", "tcp_send"]);
     assert_eq!(selection("*::udp::*"), ["udp_send"]);
     // <glob>:mod:<module-glob>
-    assert_eq!(selection("*send:mod:filters::net::*"), ["tcp_send", "udp_send"]);
-    assert_eq!(selection(":mod:filters::net::tcp"), ["tcp_recv", "tcp_send"]);
+    assert_eq!(
+        selection("*send:mod:filters::net::*"),
+        ["tcp_send", "udp_send"]
+    );
+    assert_eq!(
+        selection(":mod:filters::net::tcp"),
+        ["tcp_recv", "tcp_send"]
+    );
     assert_eq!(selection("tcp_*:mod:!*::udp"), ["tcp_recv", "tcp_send"]);
     // A 1-based index into available_functions().
     let all: Vec<&Site> = ftrace::available_functions().collect();
@@ -145,8 +167,14 @@ fn path_patterns_module_command_and_indices() {
     ops.set_filter(&last, true).unwrap();
     assert_eq!(ops.filter(), [all[all.len() - 1]]);
     let past_end = (all.len() + 1).to_string();
-    assert!(matches!(ops.set_filter(&past_end, true), Err(Error::NoMatch { .. })));
-    assert!(matches!(ops.set_filter("0", true), Err(Error::InvalidPattern { .. })));
+    assert!(matches!(
+        ops.set_filter(&past_end, true),
+        Err(Error::NoMatch { .. })
+    ));
+    assert!(matches!(
+        ops.set_filter("0", true),
+        Err(Error::InvalidPattern { .. })
+    ));
 }
 
 #[test]
@@ -155,7 +183,10 @@ fn set_semantics() {
     // Several tokens at once; appending; `!` removes.
     ops.set_filter("schedule mutex_lock", true).unwrap();
     ops.set_filter("spin_lock", false).unwrap();
-    assert_eq!(names(&ops.filter()), ["mutex_lock", "schedule", "spin_lock"]);
+    assert_eq!(
+        names(&ops.filter()),
+        ["mutex_lock", "schedule", "spin_lock"]
+    );
     ops.set_filter("!mutex_*", false).unwrap();
     assert_eq!(names(&ops.filter()), ["schedule", "spin_lock"]);
     // reset replaces.
@@ -165,7 +196,9 @@ fn set_semantics() {
     let before = ops.filter();
     assert_eq!(
         ops.set_filter("no_such_fn*", true),
-        Err(Error::NoMatch { pattern: "no_such_fn*".into() })
+        Err(Error::NoMatch {
+            pattern: "no_such_fn*".into()
+        })
     );
     assert_eq!(ops.filter(), before);
     // All or nothing: a good token before a bad one is not applied either.
@@ -177,7 +210,12 @@ fn set_semantics() {
         error.to_string(),
         "invalid filter pattern `sch[edule`: unterminated `[` character class"
     );
-    assert!(ops.set_filter("schedule:traceon", true).unwrap_err().to_string().contains("unknown command `traceon`"));
+    assert!(
+        ops.set_filter("schedule:traceon", true)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown command `traceon`")
+    );
     assert!(ops.set_filter("!", false).is_err());
     assert_eq!(ops.filter(), before);
     // An empty pattern with reset clears the filter: all functions.
@@ -192,19 +230,29 @@ fn set_semantics() {
 
 #[test]
 fn empty_filter_means_all_and_notrace_wins() {
-    let site = |name: &str| ftrace::available_functions().find(|s| s.name() == name).unwrap();
+    let site = |name: &str| {
+        ftrace::available_functions()
+            .find(|s| s.name() == name)
+            .unwrap()
+    };
     let ops = Ops::new(|_| {});
     assert!(ops.selects(site("schedule")) && ops.selects(site("tcp_send")));
     ops.set_notrace("schedule*", true).unwrap();
     assert!(!ops.selects(site("schedule")) && ops.selects(site("tcp_send")));
     ops.set_filter("schedule tcp_send", true).unwrap();
-    assert!(!ops.selects(site("schedule")), "notrace wins over the filter");
+    assert!(
+        !ops.selects(site("schedule")),
+        "notrace wins over the filter"
+    );
     assert!(ops.selects(site("tcp_send")));
     // set_filter_site / remove.
-    ops.set_filter_site(site("mutex_lock"), false, true).unwrap();
+    ops.set_filter_site(site("mutex_lock"), false, true)
+        .unwrap();
     assert_eq!(ops.filter(), [site("mutex_lock")]);
-    ops.set_filter_site(site("spin_lock"), false, false).unwrap();
-    ops.set_filter_site(site("mutex_lock"), true, false).unwrap();
+    ops.set_filter_site(site("spin_lock"), false, false)
+        .unwrap();
+    ops.set_filter_site(site("mutex_lock"), true, false)
+        .unwrap();
     assert_eq!(ops.filter(), [site("spin_lock")]);
     // Removing everything leaves an empty filter, which (as in the kernel) means every function.
     ops.set_filter("!spin_lock", false).unwrap();
@@ -241,9 +289,24 @@ fn filters_change_what_a_registered_ops_sees() {
     assert_eq!(hits.load(Ordering::SeqCst), 4);
     // Calls of every other function here, so none of them is dead code.
     for f in [
-        schedule, preempt_schedule, preempt_schedule_irq, schedule_tail, schedule_timeout, spin_lock,
-        raw_spin_unlock, spinner_block, mutex_unlock, mutex_unlock_slowpath, mutex_lock, SyS_read,
-        sys_write, sYs_open, schxdule, odd_star, odd_plain, net::udp::udp_send,
+        schedule,
+        preempt_schedule,
+        preempt_schedule_irq,
+        schedule_tail,
+        schedule_timeout,
+        spin_lock,
+        raw_spin_unlock,
+        spinner_block,
+        mutex_unlock,
+        mutex_unlock_slowpath,
+        mutex_lock,
+        SyS_read,
+        sys_write,
+        sYs_open,
+        schxdule,
+        odd_star,
+        odd_plain,
+        net::udp::udp_send,
     ] {
         f();
     }

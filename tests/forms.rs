@@ -20,7 +20,10 @@ fn forms_free(a: i32, b: i32) -> i32 {
 fn free_fn() {
     let probe = Probe::attach("forms_free");
     assert_eq!(forms_free(4, 2), 42);
-    assert_eq!(probe.log(), ["forms_free <- [a=4, b=2]", "forms_free return"]);
+    assert_eq!(
+        probe.log(),
+        ["forms_free <- [a=4, b=2]", "forms_free return"]
+    );
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +79,10 @@ fn method_receivers() {
     assert_eq!(probe.entries(), 6);
     assert_eq!(probe.exits(), 6);
     let log = probe.log();
-    assert!(log.contains(&"recv_ref <- [self=Counter { n: 1 }]".to_owned()), "{log:?}");
+    assert!(
+        log.contains(&"recv_ref <- [self=Counter { n: 1 }]".to_owned()),
+        "{log:?}"
+    );
 }
 
 struct Built {
@@ -137,7 +143,10 @@ fn trait_impl_and_default_methods() {
     assert_eq!(World.greet_default(), "hello world");
     assert_eq!(probe.entries(), 2);
     let log = probe.log();
-    assert!(log[0].starts_with("fmt <- [self=<&forms::Shown>, f=<&mut core::fmt::Formatter"), "{log:?}");
+    assert!(
+        log[0].starts_with("fmt <- [self=<&forms::Shown>, f=<&mut core::fmt::Formatter"),
+        "{log:?}"
+    );
 }
 
 // ---------- async ----------

@@ -57,12 +57,24 @@ fn dropping_the_last_handle_unregisters() {
     assert!(clone.ptr_eq(&ops));
     drop(ops);
     handle_target();
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "a clone keeps it registered");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "a clone keeps it registered"
+    );
     assert!(clone.is_registered());
     drop(clone);
     handle_target();
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "the last handle unregistered it");
-    assert!(ftrace::enabled_functions().iter().all(|f| f.site.name() != "handle_target"));
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "the last handle unregistered it"
+    );
+    assert!(
+        ftrace::enabled_functions()
+            .iter()
+            .all(|f| f.site.name() != "handle_target")
+    );
 }
 
 // ---------- IPMODIFY ----------
@@ -105,7 +117,10 @@ fn ipmodify_redirects_calls() {
     })
     .with_flags(Flags::IPMODIFY | Flags::SAVE_REGS);
     ops.set_filter("read_config", true).unwrap();
-    assert_eq!(site("read_config").signature(), "fn(&str) -> Result<String, String>");
+    assert_eq!(
+        site("read_config").signature(),
+        "fn(&str) -> Result<String, String>"
+    );
     ops.register().unwrap();
     assert_eq!(
         read_config("/etc/app.toml"),
@@ -140,7 +155,9 @@ fn ipmodify_rules() {
     generic.set_filter("generic_target", true).unwrap();
     assert_eq!(
         generic.register(),
-        Err(Error::IpmodifyUnsupported { site: site("generic_target") })
+        Err(Error::IpmodifyUnsupported {
+            site: site("generic_target")
+        })
     );
     assert!(!site("generic_target").can_redirect());
 
@@ -155,10 +172,18 @@ fn ipmodify_rules() {
     let second = new();
     second.set_filter("Account::*", true).unwrap();
     let conflict = second.register().unwrap_err();
-    assert_eq!(conflict, Error::IpmodifyConflict { site: site("Account::withdraw") });
+    assert_eq!(
+        conflict,
+        Error::IpmodifyConflict {
+            site: site("Account::withdraw")
+        }
+    );
     assert!(conflict.is_busy());
     // A registered IPMODIFY ops cannot take a notrace list or lose its filter.
-    assert_eq!(first.set_notrace("ops_target", true), Err(Error::IpmodifyWithNotrace));
+    assert_eq!(
+        first.set_notrace("ops_target", true),
+        Err(Error::IpmodifyWithNotrace)
+    );
     assert_eq!(first.free_filter(), Err(Error::IpmodifyNeedsFilter));
     assert_eq!(first.filter(), [site("Account::withdraw")]);
     first.unregister().unwrap();
@@ -192,9 +217,11 @@ fn redirect_errors_reach_the_callback() {
     plain.unregister().unwrap();
     assert_eq!(
         seen.lock().unwrap().as_slice(),
-        ["replacement has type `fn(&'_ str) -> core::result::Result<alloc::string::String, \
+        [
+            "replacement has type `fn(&'_ str) -> core::result::Result<alloc::string::String, \
           alloc::string::String>`, the site needs `fn(&mut Account, u64) -> u64` (cast the function \
-          with `as`)"]
+          with `as`)"
+        ]
     );
 }
 
@@ -209,12 +236,19 @@ fn login(user: &str, password: &str) -> bool {
 fn save_regs_and_sites_without_arguments() {
     let strict = Ops::new(|_| {}).with_flags(Flags::SAVE_REGS);
     strict.set_filter("login ops_target", true).unwrap();
-    assert_eq!(strict.register(), Err(Error::SaveRegsUnsupported { site: site("login") }));
+    assert_eq!(
+        strict.register(),
+        Err(Error::SaveRegsUnsupported {
+            site: site("login")
+        })
+    );
 
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
     let lenient = Ops::new(move |call| {
-        let args = call.args().map(|a| a.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let args = call
+            .args()
+            .map(|a| a.iter().map(ToString::to_string).collect::<Vec<_>>());
         s.lock().unwrap().push((call.site().name(), args));
     })
     .with_flags(Flags::SAVE_REGS_IF_SUPPORTED);
@@ -225,7 +259,10 @@ fn save_regs_and_sites_without_arguments() {
     lenient.unregister().unwrap();
     assert_eq!(
         seen.lock().unwrap().as_slice(),
-        [("login", None), ("ops_target", Some(vec!["x=3".to_owned()]))]
+        [
+            ("login", None),
+            ("ops_target", Some(vec!["x=3".to_owned()]))
+        ]
     );
 
     // Without either flag, no arguments.
@@ -260,7 +297,11 @@ fn a_panicking_callback_is_caught_and_its_ops_unregistered() {
     });
     ops.set_filter("panicky_target", true).unwrap();
     ops.register().unwrap();
-    assert_eq!(panicky_target(21), 42, "the traced function returns normally");
+    assert_eq!(
+        panicky_target(21),
+        42,
+        "the traced function returns normally"
+    );
     assert_eq!(
         ops.error().as_deref(),
         Some("callback panicked in `ops::panicky_target`: callback bug")
@@ -269,7 +310,11 @@ fn a_panicking_callback_is_caught_and_its_ops_unregistered() {
     assert_eq!(panicky_target(1), 2);
     assert_eq!(hits.load(Ordering::SeqCst), 1, "never called again");
     assert_eq!(ops.unregister(), Err(Error::NotRegistered));
-    assert!(ftrace::enabled_functions().iter().all(|f| f.site.name() != "panicky_target"));
+    assert!(
+        ftrace::enabled_functions()
+            .iter()
+            .all(|f| f.site.name() != "panicky_target")
+    );
     // It can be registered again; the error is cleared.
     ops.register().unwrap();
     assert_eq!(ops.error(), None);
@@ -312,7 +357,11 @@ fn call_ops_is_the_registered_ops() {
     let (s, holder): (_, Arc<Mutex<Option<Ops>>>) = (Arc::clone(&same), Arc::new(Mutex::new(None)));
     let h = Arc::clone(&holder);
     let ops = Ops::new(move |call| {
-        if h.lock().unwrap().as_ref().is_some_and(|o| o.ptr_eq(call.ops())) {
+        if h.lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|o| o.ptr_eq(call.ops()))
+        {
             s.fetch_add(1, Ordering::SeqCst);
         }
     });
@@ -349,7 +398,11 @@ fn enabled_functions_lists_attached_sites() {
     assert_eq!(lines, ["enabled_a (1)    ", "enabled_b (2) R  "]);
     two.unregister().unwrap();
     one.unregister().unwrap();
-    assert!(ftrace::enabled_functions().iter().all(|f| !f.site.name().starts_with("enabled_")));
+    assert!(
+        ftrace::enabled_functions()
+            .iter()
+            .all(|f| !f.site.name().starts_with("enabled_"))
+    );
     enabled_a();
     enabled_b(0);
 }
@@ -392,7 +445,11 @@ fn rcu_ops_skip_calls_from_thread_teardown() {
     .unwrap();
     plain.unregister().unwrap();
     rcu.unregister().unwrap();
-    assert_eq!(plain_hits.load(Ordering::SeqCst), 2, "plain ops sees the call from teardown");
+    assert_eq!(
+        plain_hits.load(Ordering::SeqCst),
+        2,
+        "plain ops sees the call from teardown"
+    );
     assert_eq!(rcu_hits.load(Ordering::SeqCst), 1, "RCU ops does not");
 }
 

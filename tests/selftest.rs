@@ -157,7 +157,8 @@ fn recursion_flag_stops_the_callback_reentering() {
         trace_selftest_dynamic_test_func();
     })
     .with_flags(Flags::RECURSION);
-    ops.set_filter("trace_selftest_dynamic_test_func", true).unwrap();
+    ops.set_filter("trace_selftest_dynamic_test_func", true)
+        .unwrap();
     ops.register().unwrap();
     trace_selftest_dynamic_test_func();
     assert_eq!(count.load(Ordering::SeqCst), 1);
@@ -179,7 +180,8 @@ fn recursion_without_the_flag_is_the_callbacks_business() {
         }
         trace_selftest_dynamic_test_func();
     });
-    ops.set_filter("trace_selftest_dynamic_test_func", true).unwrap();
+    ops.set_filter("trace_selftest_dynamic_test_func", true)
+        .unwrap();
     ops.register().unwrap();
     trace_selftest_dynamic_test_func();
     assert_eq!(count.load(Ordering::SeqCst), 2);
@@ -194,7 +196,8 @@ fn recursion_without_the_flag_is_the_callbacks_business() {
         g.fetch_add(1, Ordering::SeqCst);
         trace_selftest_dynamic_test_func();
     });
-    ops.set_filter("trace_selftest_dynamic_test_func", true).unwrap();
+    ops.set_filter("trace_selftest_dynamic_test_func", true)
+        .unwrap();
     ops.register().unwrap();
     trace_selftest_dynamic_test_func();
     trace_selftest_dynamic_test_func();

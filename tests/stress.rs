@@ -81,8 +81,12 @@ fn no_callback_runs_after_unregister_returns() {
                             hits.fetch_add(1, Ordering::Relaxed);
                         }
                     };
-                    let ops = Ops::with_exit(check(&gone), check(&gone))
-                        .with_flags(if round % 2 == 0 { Flags::RECURSION } else { Flags::NONE });
+                    let ops =
+                        Ops::with_exit(check(&gone), check(&gone)).with_flags(if round % 2 == 0 {
+                            Flags::RECURSION
+                        } else {
+                            Flags::NONE
+                        });
                     ops.set_filter(patterns[(round + c) % patterns.len()], true)
                         .unwrap();
                     ops.register().unwrap();
@@ -108,7 +112,10 @@ fn no_callback_runs_after_unregister_returns() {
         worker.join().unwrap();
     }
     assert_eq!(violations.load(Ordering::SeqCst), 0);
-    assert!(hits.load(Ordering::Relaxed) > 0, "callbacks must have run at all");
+    assert!(
+        hits.load(Ordering::Relaxed) > 0,
+        "callbacks must have run at all"
+    );
     assert!(ftrace::enabled_functions().is_empty());
 }
 

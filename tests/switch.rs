@@ -39,7 +39,11 @@ fn global_switch_and_permanent_ops() {
 
     ftrace::set_enabled(true).unwrap();
     switched();
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "back on: the ops is attached again");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "back on: the ops is attached again"
+    );
 
     // ...and tracing cannot be disabled while one is registered.
     permanent.register().unwrap();

@@ -27,22 +27,33 @@ impl Parse for Options {
                 input.parse::<Token![=]>()?;
                 let value: LitStr = input.parse()?;
                 if options.name.is_some() {
-                    push(syn::Error::new_spanned(&key, "duplicate #[traceable] option `name`"));
+                    push(syn::Error::new_spanned(
+                        &key,
+                        "duplicate #[traceable] option `name`",
+                    ));
                 } else if value.value().trim().is_empty() {
-                    push(syn::Error::new_spanned(&value, "#[traceable] `name` cannot be empty"));
+                    push(syn::Error::new_spanned(
+                        &value,
+                        "#[traceable] `name` cannot be empty",
+                    ));
                 } else {
                     options.name = Some(value);
                 }
             } else if key == "skip_args" {
                 if seen_skip {
-                    push(syn::Error::new_spanned(&key, "duplicate #[traceable] option `skip_args`"));
+                    push(syn::Error::new_spanned(
+                        &key,
+                        "duplicate #[traceable] option `skip_args`",
+                    ));
                 }
                 seen_skip = true;
                 options.skip_args = true;
             } else {
                 push(syn::Error::new_spanned(
                     &key,
-                    format!("unknown #[traceable] option `{key}` (expected `name = \"...\"` or `skip_args`)"),
+                    format!(
+                        "unknown #[traceable] option `{key}` (expected `name = \"...\"` or `skip_args`)"
+                    ),
                 ));
                 if input.peek(Token![=]) {
                     input.parse::<Token![=]>()?;
@@ -83,7 +94,9 @@ fn last_segment_is(attr: &syn::Attribute, name: &str) -> bool {
 
 /// Takes the `#[traceable(...)]` and `#[notrace]` attributes out of `attrs`: returns whether `notrace`
 /// was there and the options of a nested `traceable`, if any.
-pub(crate) fn take_markers(attrs: &mut Vec<syn::Attribute>) -> syn::Result<(bool, Option<Options>)> {
+pub(crate) fn take_markers(
+    attrs: &mut Vec<syn::Attribute>,
+) -> syn::Result<(bool, Option<Options>)> {
     let mut notrace = false;
     let mut options = None;
     let mut error: Option<syn::Error> = None;

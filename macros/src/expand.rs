@@ -59,7 +59,7 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
             scope_only_name(&module.mod_token)?;
             if module.content.is_none() {
                 return Err(syn::Error::new_spanned(
-                    &module.semi,
+                    module.semi,
                     "#[traceable] on a module needs an inline module (`mod name { ... }`); put it \
                      inside the module's file as `#![traceable]` is not supported, or annotate its items",
                 ));
@@ -77,21 +77,24 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
 /// `#[traceable]` twice on the same function.
 fn refuse_nested(attrs: &[syn::Attribute]) -> syn::Result<()> {
     match attrs.iter().find(|a| attr::is_traceable(a)) {
-        Some(dup) => Err(syn::Error::new_spanned(dup, "duplicate #[traceable] attribute")),
+        Some(dup) => Err(syn::Error::new_spanned(
+            dup,
+            "duplicate #[traceable] attribute",
+        )),
         None => Ok(()),
     }
 }
 
 /// The error for input that is not a complete item: most often a trait method without a body.
 fn not_an_item(input: TokenStream) -> syn::Error {
-    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(input.clone()) {
-        if method.default.is_none() {
-            return syn::Error::new_spanned(
-                &method.sig,
-                "#[traceable] needs a function body: a trait method without a body cannot be traced \
-                 (put the attribute on the implementations)",
-            );
-        }
+    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(input.clone())
+        && method.default.is_none()
+    {
+        return syn::Error::new_spanned(
+            &method.sig,
+            "#[traceable] needs a function body: a trait method without a body cannot be traced \
+             (put the attribute on the implementations)",
+        );
     }
     syn::Error::new_spanned(
         input,
@@ -130,7 +133,10 @@ fn keyword_of(item: &Item) -> TokenStream {
 /// `#[notrace]` outside a `#[traceable]` scope does nothing; inside one, the scope removes it.
 pub(crate) fn notrace(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     if let Some(first) = args.into_iter().next() {
-        return Err(syn::Error::new_spanned(first, "#[notrace] takes no arguments"));
+        return Err(syn::Error::new_spanned(
+            first,
+            "#[notrace] takes no arguments",
+        ));
     }
     Ok(input)
 }

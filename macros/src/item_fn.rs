@@ -240,7 +240,8 @@ fn line_of(span: Span) -> u32 {
 /// The identifier without `r#`.
 fn unraw(ident: &syn::Ident) -> String {
     let text = ident.to_string();
-    text.strip_prefix("r#").map_or_else(|| text.clone(), str::to_owned)
+    text.strip_prefix("r#")
+        .map_or_else(|| text.clone(), str::to_owned)
 }
 
 /// Collects the parameters, renaming destructuring ones so the whole value has a name.
@@ -268,7 +269,7 @@ fn params(sig: &mut Signature) -> Vec<Param> {
                         Pat::Wild(_) => None,
                         _ => Some(quote!(let #pattern = #renamed;)),
                     };
-                    typed.pat = Box::new(syn::parse_quote!(#renamed));
+                    *typed.pat = syn::parse_quote!(#renamed);
                     out.push(Param {
                         name,
                         binding: renamed.to_token_stream(),
@@ -341,7 +342,9 @@ fn fn_pointer_type(sig: &Signature, context: &Context) -> Option<TokenStream> {
         match param {
             GenericParam::Lifetime(lt)
                 if lt.bounds.is_empty()
-                    && inputs.iter().any(|ty| mentions_lifetime(ty, &lt.lifetime.ident)) =>
+                    && inputs
+                        .iter()
+                        .any(|ty| mentions_lifetime(ty, &lt.lifetime.ident)) =>
             {
                 lifetimes.push(&lt.lifetime);
             }

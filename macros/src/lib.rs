@@ -1,6 +1,11 @@
 //! Procedural macros of [tracehook](https://docs.rs/tracehook). Use them through the `tracehook` crate.
 
-#![warn(missing_docs, unreachable_pub)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 mod attr;
 mod expand;

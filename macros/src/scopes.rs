@@ -73,7 +73,8 @@ pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> syn::Resu
             };
             match &mut method.default {
                 Some(body) if method.sig.constness.is_none() || explicit => {
-                    if let Err(error) = item_fn::rewrite(&mut method.sig, body, &options, &context) {
+                    if let Err(error) = item_fn::rewrite(&mut method.sig, body, &options, &context)
+                    {
                         errors.push(error);
                     }
                 }

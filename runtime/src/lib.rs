@@ -2,7 +2,12 @@
 //! ops and dispatch. Use it through the `tracehook` crate; generated code reaches it only through
 //! `tracehook::__private`.
 
-#![warn(missing_docs, unreachable_pub)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 #[cfg(not(loom))]
 pub mod ftrace;

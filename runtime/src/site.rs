@@ -83,7 +83,9 @@ impl Site {
     #[must_use]
     pub fn module_path(&self) -> &'static str {
         let cut = self.path.len() - self.name.len();
-        self.path[..cut].strip_suffix("::").unwrap_or(&self.path[..cut])
+        self.path[..cut]
+            .strip_suffix("::")
+            .unwrap_or(&self.path[..cut])
     }
 
     /// The source file, as `file!()` gives it.
@@ -158,9 +160,7 @@ fn sorted() -> &'static [&'static Site] {
     static SORTED: OnceLock<Box<[&'static Site]>> = OnceLock::new();
     SORTED.get_or_init(|| {
         let mut sites: Vec<&'static Site> = SITES.iter().copied().collect();
-        sites.sort_by(|a, b| {
-            (a.path, a.file, a.line).cmp(&(b.path, b.file, b.line))
-        });
+        sites.sort_by(|a, b| (a.path, a.file, a.line).cmp(&(b.path, b.file, b.line)));
         sites.into_boxed_slice()
     })
 }

@@ -41,9 +41,11 @@ impl Probe {
                     .map(ToString::to_string)
                     .collect();
                 let parent = call.parent().map_or("", |p| p.name());
-                l.lock()
-                    .unwrap()
-                    .push(format!("{} <-{parent} [{}]", call.site().name(), args.join(", ")));
+                l.lock().unwrap().push(format!(
+                    "{} <-{parent} [{}]",
+                    call.site().name(),
+                    args.join(", ")
+                ));
             },
             move |call| {
                 x.fetch_add(1, Ordering::SeqCst);

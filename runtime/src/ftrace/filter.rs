@@ -259,7 +259,11 @@ pub(crate) fn apply(
         .split_whitespace()
         .map(Token::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut next = if reset { SiteSet::new() } else { current.clone() };
+    let mut next = if reset {
+        SiteSet::new()
+    } else {
+        current.clone()
+    };
     for token in &tokens {
         let selected = token.select_some(sites)?;
         if token.is_negated() {

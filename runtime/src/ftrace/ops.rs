@@ -114,7 +114,12 @@ impl Ops {
     ///
     /// # Errors
     /// As [`Ops::set_filter`].
-    pub fn set_filter_site(&self, site: &'static Site, remove: bool, reset: bool) -> Result<(), Error> {
+    pub fn set_filter_site(
+        &self,
+        site: &'static Site,
+        remove: bool,
+        reset: bool,
+    ) -> Result<(), Error> {
         let index = site::index_of(site).ok_or_else(|| Error::NoMatch {
             pattern: site.path().to_owned(),
         })?;

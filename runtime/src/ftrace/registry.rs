@@ -164,7 +164,11 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
             // SAFETY: a published snapshot stays valid until a writer (us) retires it.
             let current = unsafe { &*current };
             current.ops.len() == wanted.len()
-                && current.ops.iter().zip(&wanted).all(|(a, b)| Arc::ptr_eq(a, b))
+                && current
+                    .ops
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
         };
         if unchanged {
             continue;
@@ -362,7 +366,11 @@ impl std::fmt::Display for EnabledFunction {
             self.site.name(),
             self.count,
             if self.flags.wants_args() { " R" } else { "  " },
-            if self.flags.contains(Flags::IPMODIFY) { " I" } else { "  " },
+            if self.flags.contains(Flags::IPMODIFY) {
+                " I"
+            } else {
+                "  "
+            },
         )
     }
 }

@@ -22,7 +22,11 @@ impl World {
         Arc::new(Self {
             domain: Domain::new(),
             current: AtomicUsize::new(0),
-            freed: [AtomicBool::new(false), AtomicBool::new(false), AtomicBool::new(false)],
+            freed: [
+                AtomicBool::new(false),
+                AtomicBool::new(false),
+                AtomicBool::new(false),
+            ],
         })
     }
 
@@ -32,9 +36,15 @@ impl World {
         assert_eq!(self.domain.mode(), Mode::Fence);
         self.domain.enter(record, Mode::Fence);
         let slot = self.current.load(Ordering::Acquire);
-        assert!(!self.freed[slot].load(Ordering::Relaxed), "use after free of slot {slot}");
+        assert!(
+            !self.freed[slot].load(Ordering::Relaxed),
+            "use after free of slot {slot}"
+        );
         loom::thread::yield_now();
-        assert!(!self.freed[slot].load(Ordering::Relaxed), "use after free of slot {slot}");
+        assert!(
+            !self.freed[slot].load(Ordering::Relaxed),
+            "use after free of slot {slot}"
+        );
         self.domain.exit(record, Mode::Fence);
         self.domain.release_record(record);
     }

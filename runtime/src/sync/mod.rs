@@ -115,7 +115,11 @@ impl Domain {
             _ => MODE_FENCE,
         };
         self.mode.store(mode, Ordering::Relaxed);
-        if mode == MODE_MEMBARRIER { Mode::Membarrier } else { Mode::Fence }
+        if mode == MODE_MEMBARRIER {
+            Mode::Membarrier
+        } else {
+            Mode::Fence
+        }
     }
 
     /// Takes a free record (one left by an exited thread) or adds a new one. The caller owns it until
@@ -145,10 +149,12 @@ impl Domain {
         loop {
             // SAFETY: `record` is ours alone until the compare_exchange below publishes it.
             unsafe { (*record).next.store(head, Ordering::Relaxed) };
-            match self
-                .records
-                .compare_exchange_weak(head, record, Ordering::Release, Ordering::Relaxed)
-            {
+            match self.records.compare_exchange_weak(
+                head,
+                record,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 // SAFETY: just published; lives as long as the domain (see above).
                 Ok(_) => return unsafe { &*record },
                 Err(actual) => head = actual,

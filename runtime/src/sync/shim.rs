@@ -23,7 +23,10 @@ impl<T> Mutex<T> {
         Self(parking_lot::Mutex::new(value))
     }
 
-    #[allow(clippy::unnecessary_wraps, reason = "same signature as loom::sync::Mutex::lock")]
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "same signature as loom::sync::Mutex::lock"
+    )]
     pub(crate) fn lock(&self) -> Result<parking_lot::MutexGuard<'_, T>, std::convert::Infallible> {
         Ok(self.0.lock())
     }

@@ -45,10 +45,10 @@ impl ThreadReader {
     pub(crate) fn unlock(&self) {
         let nesting = self.nesting.get() - 1;
         self.nesting.set(nesting);
-        if nesting == 0 {
-            if let Some(record) = self.record.get() {
-                GLOBAL.exit(record, self.mode.get());
-            }
+        if nesting == 0
+            && let Some(record) = self.record.get()
+        {
+            GLOBAL.exit(record, self.mode.get());
         }
     }
 
@@ -75,7 +75,11 @@ impl ThreadReader {
 impl Drop for ThreadReader {
     fn drop(&mut self) {
         if let Some(record) = self.record.take() {
-            debug_assert_eq!(self.nesting.get(), 0, "thread state dropped inside a section");
+            debug_assert_eq!(
+                self.nesting.get(),
+                0,
+                "thread state dropped inside a section"
+            );
             GLOBAL.release_record(record);
         }
     }
@@ -99,6 +103,9 @@ pub(crate) fn in_read_section() -> bool {
 
 /// Waits for a grace period of the process-wide domain.
 pub(crate) fn synchronize() {
-    debug_assert!(!in_read_section(), "synchronize() inside a read-side section");
+    debug_assert!(
+        !in_read_section(),
+        "synchronize() inside a read-side section"
+    );
     GLOBAL.synchronize();
 }

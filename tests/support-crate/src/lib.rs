@@ -1,1 +1,30 @@
-pub fn x() {}
+//! A second crate of the workspace with its own traced functions, so tests can check that the site
+//! registry collects sites across every crate linked into a binary.
+
+use tracehook::traceable;
+
+/// A traced function in another crate.
+#[traceable]
+pub fn support_double(x: u32) -> u32 {
+    x * 2
+}
+
+/// A traced type in another crate.
+pub struct Gauge {
+    value: u32,
+}
+
+#[traceable]
+impl Gauge {
+    /// Makes a gauge.
+    #[must_use]
+    pub fn new(value: u32) -> Self {
+        Self { value }
+    }
+
+    /// Reads it.
+    #[must_use]
+    pub fn read(&self) -> u32 {
+        support_double(self.value)
+    }
+}
