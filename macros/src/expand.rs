@@ -7,16 +7,29 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::Item;
 
-/// `#[traceable]` on any item: on error the original item is still emitted, so one mistake is one
-/// message.
-pub(crate) fn traceable(options: Options, input: TokenStream) -> syn::Result<TokenStream> {
-    match rewrite_item(&options, input.clone()) {
-        Ok(tokens) => Ok(tokens),
+/// `#[traceable]` on any item. On error the item is still emitted (the original one, or for a scope the
+/// rewritten one with the markers taken out), so one mistake is one message.
+pub(crate) fn traceable(args: TokenStream, input: TokenStream) -> TokenStream {
+    let options = match syn::parse2::<Options>(args) {
+        Ok(options) => options,
         Err(error) => {
             let error = error.into_compile_error();
-            Ok(quote!(#input #error))
+            return quote!(#input #error);
+        }
+    };
+    match rewrite_item(&options, input.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#input #error)
         }
     }
+}
+
+/// A rewritten scope, with the errors found in it.
+fn scope(tokens: impl ToTokens, errors: Vec<syn::Error>) -> TokenStream {
+    let errors = errors.into_iter().map(syn::Error::into_compile_error);
+    quote!(#tokens #(#errors)*)
 }
 
 fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStream> {
@@ -47,13 +60,13 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
         }
         Item::Impl(mut block) => {
             scope_only_name(&block.impl_token)?;
-            scopes::impl_block(&mut block, options)?;
-            Ok(block.into_token_stream())
+            let errors = scopes::impl_block(&mut block, options);
+            Ok(scope(block, errors))
         }
         Item::Trait(mut block) => {
             scope_only_name(&block.trait_token)?;
-            scopes::trait_block(&mut block, options)?;
-            Ok(block.into_token_stream())
+            let errors = scopes::trait_block(&mut block, options);
+            Ok(scope(block, errors))
         }
         Item::Mod(mut module) => {
             scope_only_name(&module.mod_token)?;
@@ -64,8 +77,8 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
                      inside the module's file as `#![traceable]` is not supported, or annotate its items",
                 ));
             }
-            scopes::module(&mut module, options)?;
-            Ok(module.into_token_stream())
+            let errors = scopes::module(&mut module, options);
+            Ok(scope(module, errors))
         }
         other => Err(syn::Error::new_spanned(
             keyword_of(&other),

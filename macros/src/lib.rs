@@ -19,10 +19,7 @@ use proc_macro::TokenStream;
 /// inline module. See the `tracehook` crate's documentation.
 #[proc_macro_attribute]
 pub fn traceable(args: TokenStream, input: TokenStream) -> TokenStream {
-    let options = syn::parse_macro_input!(args as attr::Options);
-    expand::traceable(options, input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::traceable(args.into(), input.into()).into()
 }
 
 /// Leaves one function (or `impl` block, trait, module) out of an enclosing `#[traceable]`.

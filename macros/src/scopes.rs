@@ -3,7 +3,7 @@
 //! `const fn`s cannot be traced and are passed over (naming one explicitly is an error).
 
 use crate::attr::{Options, take_markers};
-use crate::item_fn::{self, Context, combine};
+use crate::item_fn::{self, Context};
 use crate::print::compact;
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
@@ -36,7 +36,8 @@ fn markers(
     }
 }
 
-pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> syn::Result<()> {
+/// Rewrites the block in place; returns the errors (the functions they concern are left as written).
+pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> Vec<syn::Error> {
     let context = Context {
         type_name: Some(type_name(&block.self_ty)),
         concrete_self: block.generics.params.is_empty() && is_static_type(&block.self_ty),
@@ -57,10 +58,11 @@ pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> syn::Result
             }
         }
     }
-    combine(errors)
+    errors
 }
 
-pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> syn::Result<()> {
+/// Rewrites the trait in place; returns the errors.
+pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> Vec<syn::Error> {
     let context = Context {
         type_name: Some(block.ident.to_string()),
         concrete_self: false,
@@ -87,12 +89,13 @@ pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> syn::Resu
             }
         }
     }
-    combine(errors)
+    errors
 }
 
-pub(crate) fn module(module: &mut ItemMod, options: &Options) -> syn::Result<()> {
+/// Rewrites the module's items in place, recursively; returns the errors.
+pub(crate) fn module(module: &mut ItemMod, options: &Options) -> Vec<syn::Error> {
     let Some((_, items)) = &mut module.content else {
-        return Ok(());
+        return Vec::new();
     };
     let mut errors = Vec::new();
     for item in items {
@@ -116,19 +119,22 @@ pub(crate) fn module(module: &mut ItemMod, options: &Options) -> syn::Result<()>
                 let Some((options, _)) = markers(&mut block.attrs, options, &mut errors) else {
                     continue;
                 };
-                impl_block(block, &options)
+                errors.extend(impl_block(block, &options));
+                Ok(())
             }
             Item::Trait(block) => {
                 let Some((options, _)) = markers(&mut block.attrs, options, &mut errors) else {
                     continue;
                 };
-                trait_block(block, &options)
+                errors.extend(trait_block(block, &options));
+                Ok(())
             }
             Item::Mod(inner) => {
                 let Some((options, _)) = markers(&mut inner.attrs, options, &mut errors) else {
                     continue;
                 };
-                self::module(inner, &options)
+                errors.extend(self::module(inner, &options));
+                Ok(())
             }
             _ => Ok(()),
         };
@@ -136,7 +142,7 @@ pub(crate) fn module(module: &mut ItemMod, options: &Options) -> syn::Result<()>
             errors.push(error);
         }
     }
-    combine(errors)
+    errors
 }
 
 /// `Parser` for `Parser`, `Parser<T>`, `&Parser`, `crate::Parser`; the compact text otherwise.

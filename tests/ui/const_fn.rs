@@ -1,0 +1,10 @@
+use tracehook::traceable;
+
+#[traceable]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

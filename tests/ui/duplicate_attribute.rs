@@ -1,0 +1,9 @@
+use tracehook::traceable;
+
+#[traceable]
+#[traceable]
+fn parse() {}
+
+fn main() {
+    parse();
+}

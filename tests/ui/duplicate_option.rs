@@ -1,0 +1,8 @@
+use tracehook::traceable;
+
+#[traceable(name = "first", name = "second")]
+fn parse() {}
+
+fn main() {
+    parse();
+}

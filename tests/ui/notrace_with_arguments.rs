@@ -1,0 +1,6 @@
+#[tracehook::notrace(always)]
+fn parse() {}
+
+fn main() {
+    parse();
+}

@@ -1,0 +1,8 @@
+use tracehook::traceable;
+
+#[traceable(level = "debug")]
+fn parse() {}
+
+fn main() {
+    parse();
+}
