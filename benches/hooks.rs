@@ -1,1 +1,161 @@
-fn main() {}
+//! The cost of a hook: off (nothing attached) and on (one trivial callback), against a plain function,
+//! a hand-written function-pointer hook (the physical limit), `tracing::instrument` and fastrace.
+//!
+//! Every function has the same body and is `#[inline(never)]`; the callback of every "on" case is the
+//! same thread-local counter increment. Run: `cargo bench --bench hooks`; the README's table comes from
+//! `python3 scripts/bench_table.py hook`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::{Duration, Instant};
+use tracehook::ftrace::Ops;
+
+thread_local! {
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The trivial callback of every "on" case.
+#[inline(never)]
+fn bump() {
+    COUNT.with(|count| count.set(count.get() + 1));
+}
+
+macro_rules! body {
+    ($x:expr) => {
+        black_box($x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(7)
+    };
+}
+
+#[inline(never)]
+fn plain(x: u64) -> u64 {
+    body!(x)
+}
+
+#[tracehook::traceable]
+#[inline(never)]
+fn traceable_off(x: u64) -> u64 {
+    body!(x)
+}
+
+#[tracehook::traceable]
+#[inline(never)]
+fn traceable_on(x: u64) -> u64 {
+    body!(x)
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn tracing_instrumented(x: u64) -> u64 {
+    body!(x)
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fastrace_traced(x: u64) -> u64 {
+    body!(x)
+}
+
+static HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The physical limit: one load of a function pointer and an indirect call.
+#[inline(never)]
+fn handwritten(x: u64) -> u64 {
+    // Relaxed: a function pointer needs no other memory to be visible.
+    let hook = HOOK.load(Ordering::Relaxed);
+    if !hook.is_null() {
+        // SAFETY: only `bump as fn()` is ever stored.
+        let hook: fn() = unsafe { std::mem::transmute::<*mut (), fn()>(hook) };
+        hook();
+    }
+    body!(x)
+}
+
+/// A subscriber that is enabled for everything and records nothing.
+struct NoopSubscriber;
+
+impl tracing::Subscriber for NoopSubscriber {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+struct NoopReporter;
+
+impl fastrace::collector::Reporter for NoopReporter {
+    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+        black_box(spans);
+    }
+}
+
+/// Runs `f` `iters` times in chunks, each chunk under a fresh fastrace root set as local parent (a
+/// root's span line holds a bounded number of spans; past that fastrace stops recording).
+fn fastrace_chunks(iters: u64, mut f: impl FnMut()) -> Duration {
+    const CHUNK: u64 = 256;
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        let root = fastrace::Span::root("bench", fastrace::collector::SpanContext::random());
+        let guard = root.set_local_parent();
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        total += start.elapsed();
+        drop(guard);
+        drop(root);
+        left -= n;
+    }
+    total
+}
+
+fn hook(c: &mut Criterion) {
+    fastrace::set_reporter(NoopReporter, fastrace::collector::Config::default());
+    let mut group = c.benchmark_group("hook");
+    let mut x = 0u64;
+    group.bench_function("plain", |b| b.iter(|| plain(black_box(x))));
+    group.bench_function("traceable_off", |b| b.iter(|| traceable_off(black_box(x))));
+    group.bench_function("tracing_instrument_off", |b| {
+        b.iter(|| tracing_instrumented(black_box(x)));
+    });
+    group.bench_function("fastrace_off", |b| b.iter(|| fastrace_traced(black_box(x))));
+
+    HOOK.store((bump as fn()) as *mut (), Ordering::Relaxed);
+    group.bench_function("handwritten_on", |b| b.iter(|| handwritten(black_box(x))));
+    HOOK.store(std::ptr::null_mut(), Ordering::Relaxed);
+
+    let ops = Ops::new(|_| bump());
+    ops.set_filter("traceable_on", true).expect("filter");
+    ops.register().expect("register");
+    group.bench_function("traceable_on", |b| b.iter(|| traceable_on(black_box(x))));
+    ops.unregister().expect("unregister");
+
+    tracing::subscriber::with_default(NoopSubscriber, || {
+        group.bench_function("tracing_instrument_on", |b| {
+            b.iter(|| tracing_instrumented(black_box(x)));
+        });
+    });
+    group.bench_function("fastrace_on", |b| {
+        b.iter_custom(|iters| {
+            fastrace_chunks(iters, || {
+                x = fastrace_traced(black_box(x));
+            })
+        });
+    });
+    group.finish();
+    fastrace::flush();
+    assert!(COUNT.with(Cell::get) > 0, "the callbacks ran");
+}
+
+criterion_group!(benches, hook);
+criterion_main!(benches);
