@@ -7,6 +7,6 @@ fn main() {
     ops.set_filter("traced", true).unwrap();
     ops.register().unwrap();
     let mut x = 0;
-    for _ in 0..100_000 { x = traced(x); }
+    let n: u64 = std::env::args().nth(1).map_or(100_000, |a| a.parse().unwrap()); for _ in 0..n { x = traced(x); }
     std::hint::black_box(x);
 }

@@ -27,6 +27,33 @@
 //! # Ok::<(), ftrace::Error>(())
 //! ```
 //!
+//! Counting calls, with the runtime keeping the callback from re-entering itself:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use tracehook::ftrace::{Flags, Ops};
+//!
+//! #[tracehook::traceable]
+//! fn parse_number(text: &str) -> Option<i64> {
+//!     text.trim().parse().ok()
+//! }
+//!
+//! let calls = Arc::new(AtomicUsize::new(0));
+//! let counter = Arc::clone(&calls);
+//! let ops = Ops::new(move |_call| {
+//!     counter.fetch_add(1, Ordering::Relaxed);
+//! })
+//! .with_flags(Flags::RECURSION);
+//! ops.set_filter("parse_number", true)?;
+//! ops.register()?;
+//! assert_eq!(parse_number(" 42 "), Some(42));
+//! ops.unregister()?;
+//! assert_eq!(parse_number("7"), Some(7));
+//! assert_eq!(calls.load(Ordering::Relaxed), 1);
+//! # Ok::<(), tracehook::ftrace::Error>(())
+//! ```
+//!
 //! ## `#[traceable]`
 //!
 //! On a function (free, method, `async`, `unsafe`, `extern "C"`, generic), on an `impl` block (every
@@ -52,7 +79,8 @@ pub use tracehook_runtime::ftrace;
 pub mod __private {
     pub use tracehook_runtime::__linkme as linkme;
     pub use tracehook_runtime::ftrace::{
-        Arg, ArgView, Guard, ViewDebug, ViewOpaque, enter, enter_async, instrument,
+        Arg, ArgView, AsyncGuard, Guard, RedirectSlot, ViewDebug, ViewOpaque, enter, enter_async,
+        instrument,
     };
     pub use tracehook_runtime::site::{SITES, Site};
 }

@@ -109,8 +109,13 @@ fn generic_target<T: Copy>(value: T) -> T {
     value
 }
 
+/// The IPMODIFY tests share `Account::withdraw` and `read_config`, and one IPMODIFY ops per site is
+/// the rule under test: run them one at a time.
+static IPMODIFY_SERIAL: Mutex<()> = Mutex::new(());
+
 #[test]
 fn ipmodify_redirects_calls() {
+    let _serial = IPMODIFY_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let ops = Ops::new(|call| {
         call.redirect(failing_read as fn(&str) -> Result<String, String>)
             .unwrap();
@@ -145,6 +150,7 @@ fn ipmodify_redirects_calls() {
 
 #[test]
 fn ipmodify_rules() {
+    let _serial = IPMODIFY_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let new = || Ops::new(|_| {}).with_flags(Flags::IPMODIFY | Flags::SAVE_REGS);
     assert_eq!(new().register(), Err(Error::IpmodifyNeedsFilter));
     let no_regs = Ops::new(|_| {}).with_flags(Flags::IPMODIFY);
@@ -195,6 +201,7 @@ fn ipmodify_rules() {
 
 #[test]
 fn redirect_errors_reach_the_callback() {
+    let _serial = IPMODIFY_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
     let ops = Ops::new(move |call| {

@@ -177,7 +177,7 @@ pub(crate) fn rewrite(
                 #view_traits
                 #private::enter_async(&__TRACEHOOK_SITE, #arg_list)
             } else {
-                #private::Guard::off()
+                #private::AsyncGuard::off()
             };
             #private::instrument::<#output, _>(__tracehook_guard, async move {
                 #(#items)*
@@ -187,42 +187,60 @@ pub(crate) fn rewrite(
             .await
         }
     } else {
-        let redirect_type = match &fn_pointer {
-            Some(ty) => quote!(::core::option::Option::Some(::core::any::TypeId::of::<#ty>())),
-            None => quote!(::core::option::Option::None),
-        };
-        let redirect = fn_pointer.as_ref().map(|ty| {
-            let bindings = params.iter().map(|p| &p.binding);
-            let call = quote!(__tracehook_replacement(#(#bindings),*));
-            let call = if sig.unsafety.is_some() {
-                quote!(unsafe { #call })
-            } else {
-                call
-            };
-            // A replacement of a `-> !` function diverges by itself; `return` on it would be unreachable.
-            let call = if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))) {
-                quote!(#call;)
-            } else {
-                quote!(return #call;)
-            };
-            quote! {
-                if let ::core::option::Option::Some(__tracehook_replacement) =
-                    __tracehook_guard.__redirect::<#ty>()
-                {
-                    #call
+        let hook = match &fn_pointer {
+            None => quote! {
+                #view_traits
+                #private::enter(
+                    __tracehook_guard.as_mut(),
+                    &__TRACEHOOK_SITE,
+                    #arg_list,
+                    ::core::option::Option::None,
+                );
+            },
+            Some(ty) => {
+                let bindings = params.iter().map(|p| &p.binding);
+                let call = quote!(__tracehook_replacement(#(#bindings),*));
+                let call = if sig.unsafety.is_some() {
+                    quote!(unsafe { #call })
+                } else {
+                    call
+                };
+                // A replacement of a `-> !` function diverges by itself; `return` on it would be
+                // unreachable.
+                let diverges = matches!(
+                    &sig.output,
+                    ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))
+                );
+                let call = if diverges {
+                    quote!(#call;)
+                } else {
+                    quote!(return #call;)
+                };
+                quote! {
+                    #view_traits
+                    let __tracehook_slot = #private::RedirectSlot::new::<#ty>();
+                    #private::enter(
+                        __tracehook_guard.as_mut(),
+                        &__TRACEHOOK_SITE,
+                        #arg_list,
+                        ::core::option::Option::Some(&__tracehook_slot),
+                    );
+                    if let ::core::option::Option::Some(__tracehook_replacement) =
+                        __tracehook_slot.get::<#ty>()
+                    {
+                        #call
+                    }
                 }
             }
-        });
+        };
         quote! {
             #site_items
             #(#items)*
-            let __tracehook_guard = if __TRACEHOOK_SITE.__is_hooked() {
-                #view_traits
-                #private::enter(&__TRACEHOOK_SITE, #arg_list, #redirect_type)
-            } else {
-                #private::Guard::off()
-            };
-            #redirect
+            // Pinned in this frame: `enter` links it into the thread's chain of hooked calls.
+            let mut __tracehook_guard = ::core::pin::pin!(#private::Guard::new());
+            if __TRACEHOOK_SITE.__is_hooked() {
+                #hook
+            }
             #(#restores)*
             #(#rest)*
         }

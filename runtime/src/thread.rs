@@ -1,4 +1,10 @@
-//! The runtime's per-thread state: one thread-local, so a hooked call touches one TLS slot.
+//! The runtime's per-thread state, in one thread-local without a destructor, so a hooked call reaches
+//! it with a plain thread-pointer-relative access (no lazy-initialisation check).
+//!
+//! What needs cleaning up when the thread exits (its reader record, stack overflow storage) is
+//! released by a second thread-local, [`Registration`], touched once when the thread first enters a
+//! read-side section. Its destructor also marks the state *torn down*: later calls on this thread (from
+//! other thread-locals' destructors) still work, as orphan readers, and skip `RCU` ops.
 
 use crate::ftrace::thread::FtraceThread;
 use crate::sync::ThreadReader;
@@ -7,7 +13,7 @@ use crate::sync::ThreadReader;
 pub(crate) struct ThreadState {
     /// Grace-period reader handle.
     pub(crate) reader: ThreadReader,
-    /// Shadow stack and recursion state of ftrace dispatch.
+    /// Shadow stack, owed exit callbacks and recursion state of ftrace dispatch.
     pub(crate) ftrace: FtraceThread,
 }
 
@@ -15,11 +21,39 @@ thread_local! {
     static THREAD: ThreadState = const {
         ThreadState { reader: ThreadReader::new(), ftrace: FtraceThread::new() }
     };
+    static REGISTRATION: Registration = const { Registration };
 }
 
-/// Runs `f` with this thread's state, or returns `None` once the state is destroyed (the thread is
-/// exiting and this runs from another thread-local's destructor).
-#[inline]
-pub(crate) fn try_with<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
-    THREAD.try_with(f).ok()
+/// Runs `f` with this thread's state.
+#[inline(always)]
+pub(crate) fn with<R>(f: impl FnOnce(&ThreadState) -> R) -> R {
+    f(current())
+}
+
+/// This thread's state. The accessor closure is tiny so `LocalKey::with` inlines to a direct
+/// thread-pointer-relative address (a large closure makes it an indirect call to the key's accessor).
+#[inline(always)]
+pub(crate) fn current<'a>() -> &'a ThreadState {
+    let state = THREAD.with(std::ptr::from_ref);
+    // SAFETY: `ThreadState` has no destructor, so its storage stays valid until the thread ends, and
+    // callers only use the reference on this thread, within a call (never stored or sent).
+    unsafe { &*state }
+}
+
+/// Makes sure [`Registration`]'s destructor will run when this thread exits.
+#[cold]
+pub(crate) fn register_teardown() {
+    REGISTRATION.with(|_| {});
+}
+
+/// Releases the thread's resources when it exits.
+struct Registration;
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        THREAD.with(|thread| {
+            thread.reader.tear_down();
+            thread.ftrace.tear_down();
+        });
+    }
 }

@@ -1,9 +1,9 @@
 //! What a callback sees of one traced call.
 
-use super::{Error, Flags, Ops};
+use super::dispatch::RedirectSlot;
+use super::{Error, Ops};
 use crate::site::Site;
 use std::any::TypeId;
-use std::cell::Cell;
 use std::fmt;
 
 /// Where in the call a callback runs.
@@ -17,14 +17,6 @@ pub enum Phase {
     Unwind,
 }
 
-/// A redirect target set by an `IPMODIFY` callback: the replacement's type and its address.
-#[derive(Clone, Copy)]
-pub(crate) struct Redirect {
-    pub(crate) type_id: TypeId,
-    /// The function pointer's address (kept as an integer so guards stay `Send`).
-    pub(crate) pointer: usize,
-}
-
 /// One traced call, as a callback sees it.
 pub struct Call<'a> {
     pub(crate) site: &'static Site,
@@ -32,8 +24,7 @@ pub struct Call<'a> {
     pub(crate) ops: &'a Ops,
     pub(crate) args: Option<&'a [Arg<'a>]>,
     pub(crate) phase: Phase,
-    pub(crate) redirect: Option<&'a Cell<Option<Redirect>>>,
-    pub(crate) redirect_type: Option<TypeId>,
+    pub(crate) redirect: Option<&'a RedirectSlot>,
 }
 
 impl<'a> Call<'a> {
@@ -77,13 +68,10 @@ impl<'a> Call<'a> {
     /// [`Error::RedirectNotAllowed`] outside those conditions; [`Error::RedirectMismatch`] if `F` is not
     /// the site's type.
     pub fn redirect<F: Copy + 'static>(&self, replacement: F) -> Result<(), Error> {
-        let (Some(slot), Some(expected)) = (self.redirect, self.redirect_type) else {
+        let Some(slot) = self.redirect.filter(|_| self.phase == Phase::Entry) else {
             return Err(Error::RedirectNotAllowed { site: self.site });
         };
-        if !self.ops.flags().contains(Flags::IPMODIFY) || self.phase != Phase::Entry {
-            return Err(Error::RedirectNotAllowed { site: self.site });
-        }
-        if TypeId::of::<F>() != expected || size_of::<F>() != size_of::<usize>() {
+        if TypeId::of::<F>() != slot.type_id || size_of::<F>() != size_of::<usize>() {
             return Err(Error::RedirectMismatch {
                 expected: self.site.signature(),
                 found: std::any::type_name::<F>(),
@@ -92,10 +80,7 @@ impl<'a> Call<'a> {
         // SAFETY: `F` has the TypeId of the site's function-pointer type, so it is that pointer type,
         // which has the size of `usize` (checked too); a fn pointer round-trips through `usize`.
         let pointer = unsafe { std::mem::transmute_copy::<F, usize>(&replacement) };
-        slot.set(Some(Redirect {
-            type_id: TypeId::of::<F>(),
-            pointer,
-        }));
+        slot.pointer.set(Some(pointer));
         Ok(())
     }
 }

@@ -1,19 +1,26 @@
 //! The hooked-call path: from a site's dispatch pointer to the attached callbacks and back.
 //!
-//! Generated code checks [`Site::__is_hooked`] (one relaxed load) and, only when it is set, calls the
-//! cold [`enter`] (or [`enter_async`]). `enter` runs the entry callbacks inside a read-side section,
-//! pushes the site on the thread's shadow stack and returns a [`Guard`]; dropping the guard (return or
-//! unwind) pops the stack and runs the exit callbacks owed to the ops whose entry callbacks ran. The read
-//! side never spans the traced body, so a long-running call cannot hold up `unregister`.
+//! Generated code pins a [`Guard`] in the traced function's frame, checks [`Site::__is_hooked`] (one
+//! relaxed load) and, only when it is set, calls the cold [`enter`]. `enter` runs the entry callbacks
+//! inside a read-side section and links the guard into the thread's chain of hooked calls (the shadow
+//! stack: `Call::parent` is the previous link). Exit callbacks owed to the ops whose entry callbacks ran
+//! are kept on a thread-local stack. Dropping the guard (return or unwind) unlinks it, with one
+//! thread-local store when nothing is owed, or runs the owed exit callbacks in a second section. The
+//! read side never spans the traced body, so a long-running call cannot hold up `unregister`.
+//!
+//! `async fn`s use [`enter_async`] and an [`AsyncGuard`] that carries its owed exits with it (the future
+//! may finish on another thread); [`Instrumented`] links a node around each poll.
 
-use super::call::{Arg, Call, Phase, Redirect};
+use super::call::{Arg, Call, Phase};
 use super::registry::{self, OpsInner};
+use super::thread::{Node, Owed};
 use super::{Flags, Ops};
 use crate::site::Site;
 use crate::thread::{self, ThreadState};
 use std::any::TypeId;
 use std::cell::Cell;
 use std::future::Future;
+use std::marker::PhantomPinned;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,266 +29,342 @@ use std::task::{Context, Poll};
 
 /// The immutable set of ops attached to one site, published through `Site::dispatch`.
 pub(crate) struct Snapshot {
-    pub(crate) ops: Box<[Arc<OpsInner>]>,
+    pub(crate) entries: Box<[SnapEntry]>,
+    /// One ops that needs nothing but its entry callback called: the direct path (ftrace's
+    /// trampoline calling one ops directly, where several need the list function).
+    pub(crate) direct: bool,
 }
 
-/// An exit callback owed to an ops whose entry callback ran: the ops' address and registration.
-type Owed = (usize, u64);
-
-/// What a hooked call remembers between entry and exit.
-struct Entered {
-    site: &'static Site,
-    /// Whether the site is on this thread's shadow stack (sync functions; async ones push per poll).
-    pushed: bool,
-    owed: [Owed; 2],
-    owed_len: u8,
-    owed_more: Vec<Owed>,
-    redirect: Option<Redirect>,
+impl Snapshot {
+    pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
+        let direct = matches!(&*entries, [only] if only.bits == 0);
+        Self { entries, direct }
+    }
 }
 
-impl Entered {
-    fn new(site: &'static Site, pushed: bool) -> Self {
+/// One attached ops, with what the hot path needs decided at publication (per site).
+pub(crate) struct SnapEntry {
+    pub(crate) ops: Arc<OpsInner>,
+    pub(crate) flags: Flags,
+    pub(crate) generation: u64,
+    /// `EXIT`, `ARGS`, `REDIRECT`, `RECURSION`, `RCU`.
+    pub(crate) bits: u8,
+}
+
+impl SnapEntry {
+    pub(crate) const EXIT: u8 = 1 << 0;
+    pub(crate) const ARGS: u8 = 1 << 1;
+    pub(crate) const REDIRECT: u8 = 1 << 2;
+    pub(crate) const RECURSION: u8 = 1 << 3;
+    pub(crate) const RCU: u8 = 1 << 4;
+
+    /// The entry for `ops` in the snapshot of `site`.
+    pub(crate) fn new(ops: &Arc<OpsInner>, site: &Site) -> Self {
+        let flags = ops.flags();
+        let mut bits = 0;
+        if ops.exit.is_some() {
+            bits |= Self::EXIT;
+        }
+        if flags.wants_args() && site.has_args() {
+            bits |= Self::ARGS;
+        }
+        if flags.contains(Flags::IPMODIFY) && site.can_redirect() {
+            bits |= Self::REDIRECT;
+        }
+        if flags.contains(Flags::RECURSION) {
+            bits |= Self::RECURSION;
+        }
+        if flags.contains(Flags::RCU) {
+            bits |= Self::RCU;
+        }
         Self {
-            site,
-            pushed,
-            owed: [(0, 0); 2],
-            owed_len: 0,
-            owed_more: Vec::new(),
-            redirect: None,
+            ops: Arc::clone(ops),
+            flags,
+            generation: ops.generation(),
+            bits,
         }
     }
 
-    fn owe(&mut self, owed: Owed) {
-        let len = usize::from(self.owed_len);
-        if len < self.owed.len() {
-            self.owed[len] = owed;
-            self.owed_len += 1;
-        } else {
-            self.owed_more.push(owed);
-        }
-    }
-
-    fn is_owed(&self, owed: Owed) -> bool {
-        self.owed[..usize::from(self.owed_len)].contains(&owed) || self.owed_more.contains(&owed)
-    }
-
-    fn owes_nothing(&self) -> bool {
-        self.owed_len == 0
+    fn owed(&self) -> Owed {
+        (Arc::as_ptr(&self.ops) as usize, self.generation)
     }
 }
 
-/// The state of one hooked call, kept in the traced function's frame; runs the exit side on drop.
+/// Where an `IPMODIFY` callback puts its replacement: made by the generated code of a site that can be
+/// redirected, with the site's function-pointer type.
 #[doc(hidden)]
-#[must_use]
+pub struct RedirectSlot {
+    pub(crate) type_id: TypeId,
+    pub(crate) pointer: Cell<Option<usize>>,
+}
+
+impl RedirectSlot {
+    /// A slot for replacements of type `F` (the site's function-pointer type).
+    #[inline]
+    #[must_use]
+    pub fn new<F: Copy + 'static>() -> Self {
+        Self {
+            type_id: TypeId::of::<F>(),
+            pointer: Cell::new(None),
+        }
+    }
+
+    /// The replacement a callback chose, if any.
+    #[inline]
+    #[must_use]
+    pub fn get<F: Copy + 'static>(&self) -> Option<F> {
+        let pointer = self.pointer.get()?;
+        if TypeId::of::<F>() != self.type_id || size_of::<F>() != size_of::<usize>() {
+            return None;
+        }
+        // SAFETY: `Call::redirect` stored a value of this slot's type, which is `F` (same TypeId), a
+        // function pointer, as its address; this turns it back into that function pointer.
+        Some(unsafe { std::mem::transmute_copy::<usize, F>(&pointer) })
+    }
+}
+
+/// A hooked sync call in progress, pinned in the traced function's frame; runs the exit side on drop.
+#[doc(hidden)]
 pub struct Guard {
-    entered: Option<Entered>,
+    /// `site` is `None` while the call is not hooked.
+    node: Node,
+    /// How many exit callbacks this call owes (on the thread's owed stack).
+    owed: u32,
+    _pinned: PhantomPinned,
 }
 
 impl Guard {
-    /// The guard of a call that is not hooked.
+    /// The guard of a call that is not (yet) hooked.
     #[inline(always)]
-    pub const fn off() -> Self {
-        Self { entered: None }
-    }
-
-    /// The replacement an `IPMODIFY` callback chose for this call, if any.
-    #[inline]
-    pub fn __redirect<F: Copy + 'static>(&self) -> Option<F> {
-        let redirect = self.entered.as_ref()?.redirect?;
-        if redirect.type_id != TypeId::of::<F>() || size_of::<F>() != size_of::<usize>() {
-            return None;
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            node: Node {
+                site: None,
+                prev: std::ptr::null(),
+            },
+            owed: 0,
+            _pinned: PhantomPinned,
         }
-        // SAFETY: `Call::redirect` stored a value of exactly type `F` (same TypeId, checked again here),
-        // a function pointer, as its address; this turns it back into that function pointer.
-        Some(unsafe { std::mem::transmute_copy::<usize, F>(&redirect.pointer) })
     }
+}
 
-    fn site(&self) -> Option<&'static Site> {
-        self.entered.as_ref().map(|entered| entered.site)
+impl Default for Guard {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl Drop for Guard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if let Some(entered) = self.entered.take() {
-            exit(entered);
+        if self.node.site.is_some() {
+            if self.owed == 0 {
+                thread::current().ftrace.current.set(self.node.prev);
+            } else {
+                exit(self);
+            }
         }
     }
 }
 
-/// Entry of a hooked sync function: runs the entry callbacks and pushes the site on the shadow stack.
+/// Entry of a hooked sync function: runs the entry callbacks and links `guard` as the thread's
+/// innermost hooked call.
 #[doc(hidden)]
 #[cold]
 #[inline(never)]
-pub fn enter(site: &'static Site, args: &[Arg<'_>], redirect_type: Option<TypeId>) -> Guard {
-    enter_any(site, args, redirect_type, true)
-}
-
-/// Entry of a hooked `async fn`, at its first poll. The site is pushed on the shadow stack by
-/// [`Instrumented`] around each poll instead.
-#[doc(hidden)]
-#[cold]
-#[inline(never)]
-pub fn enter_async(site: &'static Site, args: &[Arg<'_>]) -> Guard {
-    enter_any(site, args, None, false)
-}
-
-fn enter_any(
+pub fn enter(
+    guard: Pin<&mut Guard>,
     site: &'static Site,
     args: &[Arg<'_>],
-    redirect_type: Option<TypeId>,
-    push: bool,
-) -> Guard {
-    thread::try_with(|thread| enter_on(thread, site, args, redirect_type, push))
-        .unwrap_or_else(|| enter_orphan(site, args, redirect_type))
+    redirect: Option<&RedirectSlot>,
+) {
+    // SAFETY: the guard is only written in place, never moved out of its pin.
+    let guard = unsafe { guard.get_unchecked_mut() };
+    let thread = thread::current();
+    let ftrace = &thread.ftrace;
+    let prev = ftrace.current.get();
+    let parent = ftrace.top();
+    thread.reader.lock();
+    // Acquire pairs with the Release store that published the snapshot.
+    let snapshot = site.dispatch.load(Ordering::Acquire);
+    let mut owed = 0;
+    if !snapshot.is_null() {
+        // SAFETY: a snapshot is freed only after a grace period that starts after it was unpublished;
+        // we are inside a read-side section that began before we loaded it.
+        let snapshot = unsafe { &*snapshot };
+        if snapshot.direct {
+            if call_direct(&snapshot.entries[0], site, parent) {
+                thread.reader.unlock();
+                after_panic(thread);
+                thread.reader.lock();
+            }
+        } else {
+            owed = enter_list(thread, snapshot, site, parent, args, redirect);
+        }
+    }
+    thread.reader.unlock();
+    guard.owed = owed;
+    guard.node = Node {
+        site: Some(site),
+        prev,
+    };
+    // The guard is pinned and unlinks itself in `drop`, so the chain never points to a dead node.
+    ftrace.current.set(std::ptr::from_ref(&guard.node));
 }
 
-fn enter_on(
+/// The list path: every attached ops in turn; returns how many exits were pushed on the owed stack.
+#[cold]
+#[inline(never)]
+fn enter_list(
+    thread: &ThreadState,
+    snapshot: &Snapshot,
+    site: &'static Site,
+    parent: Option<&'static Site>,
+    args: &[Arg<'_>],
+    redirect: Option<&RedirectSlot>,
+) -> u32 {
+    let ftrace = &thread.ftrace;
+    let owed_before = ftrace.owed.len();
+    let mut failed = false;
+    for entry in &snapshot.entries {
+        match call_one(thread, entry, site, parent, args, Phase::Entry, redirect) {
+            Outcome::Ran if entry.bits & SnapEntry::EXIT != 0 => ftrace.owed.push(entry.owed()),
+            Outcome::Ran | Outcome::Skipped => {}
+            Outcome::Panicked => failed = true,
+        }
+    }
+    if failed {
+        // Still inside the caller's section: the ops is disabled now and removed by the next writer
+        // (or right after this call, by `after_panic` below).
+        thread.reader.unlock();
+        after_panic(thread);
+        thread.reader.lock();
+    }
+    u32::try_from(ftrace.owed.len() - owed_before).unwrap_or(u32::MAX)
+}
+
+#[cold]
+#[inline(never)]
+fn exit(guard: &Guard) {
+    let thread = thread::current();
+    let ftrace = &thread.ftrace;
+    ftrace.current.set(guard.node.prev);
+    let Some(site) = guard.node.site else {
+        return;
+    };
+    let end = ftrace.owed.len();
+    let start = end - guard.owed as usize;
+    run_exits(thread, site, ftrace.top(), |key| {
+        (start..end).any(|i| ftrace.owed.get(i) == key)
+    });
+    ftrace.owed.truncate(start);
+}
+
+/// Runs the entry callbacks of the ops attached to `site`; `owe` receives the exits owed.
+#[inline(always)]
+fn run_entries(
     thread: &ThreadState,
     site: &'static Site,
+    parent: Option<&'static Site>,
     args: &[Arg<'_>],
-    redirect_type: Option<TypeId>,
-    push: bool,
-) -> Guard {
+    redirect: Option<&RedirectSlot>,
+    mut owe: impl FnMut(Owed),
+) {
     let section = thread.reader.section();
     // Acquire pairs with the Release store that published the snapshot.
     let snapshot = site.dispatch.load(Ordering::Acquire);
     if snapshot.is_null() {
-        return Guard::off();
+        return;
     }
     // SAFETY: a snapshot is freed only after a grace period that starts after it was unpublished; we
     // are inside a read-side section that began before we loaded it.
     let snapshot = unsafe { &*snapshot };
-    let mut entered = Entered::new(site, push);
-    let slot = Cell::new(None);
-    let visit = Visit {
-        site,
-        parent: thread.ftrace.top(),
-        args,
-        phase: Phase::Entry,
-        redirect: (redirect_type.is_some(), &slot, redirect_type),
-        thread: Some(thread),
-    };
     let mut failed = false;
-    for ops in &snapshot.ops {
-        match visit.call(ops) {
-            Outcome::Skipped => {}
-            Outcome::Ran => {
-                if ops.exit.is_some() {
-                    entered.owe((Arc::as_ptr(ops) as usize, ops.generation()));
-                }
-            }
+    for entry in &snapshot.entries {
+        match call_one(thread, entry, site, parent, args, Phase::Entry, redirect) {
+            Outcome::Ran if entry.bits & SnapEntry::EXIT != 0 => owe(entry.owed()),
+            Outcome::Ran | Outcome::Skipped => {}
             Outcome::Panicked => failed = true,
         }
     }
     drop(section);
-    entered.redirect = slot.get();
-    if push {
-        thread.ftrace.push(site);
-    }
-    if failed && !thread.reader.in_section() {
-        registry::process_pending();
-    }
-    Guard {
-        entered: Some(entered),
+    if failed {
+        after_panic(thread);
     }
 }
 
-/// Entry on a thread whose runtime state is gone: only ops without `RCU`, no parent, no shadow stack.
-#[cold]
-fn enter_orphan(site: &'static Site, args: &[Arg<'_>], redirect_type: Option<TypeId>) -> Guard {
-    let domain = crate::sync::domain();
-    domain.enter_orphan();
-    let snapshot = site.dispatch.load(Ordering::Acquire);
-    let mut entered = Entered::new(site, false);
-    if !snapshot.is_null() {
-        // SAFETY: as in `enter_on`; the orphan count holds off the grace period instead of a record.
-        let snapshot = unsafe { &*snapshot };
-        let slot = Cell::new(None);
-        let visit = Visit {
-            site,
-            parent: None,
-            args,
-            phase: Phase::Entry,
-            redirect: (redirect_type.is_some(), &slot, redirect_type),
-            thread: None,
-        };
-        for ops in &snapshot.ops {
-            if matches!(visit.call(ops), Outcome::Ran) && ops.exit.is_some() {
-                entered.owe((Arc::as_ptr(ops) as usize, ops.generation()));
-            }
-        }
-        entered.redirect = slot.get();
-    }
-    domain.exit_orphan();
-    Guard {
-        entered: Some(entered),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn exit(entered: Entered) {
+/// Runs the exit callbacks of the ops attached to `site` for which `is_owed` holds.
+fn run_exits(
+    thread: &ThreadState,
+    site: &'static Site,
+    parent: Option<&'static Site>,
+    is_owed: impl Fn(Owed) -> bool,
+) {
     let phase = if std::thread::panicking() {
         Phase::Unwind
     } else {
         Phase::Return
     };
-    let handled = thread::try_with(|thread| {
-        if entered.pushed {
-            thread.ftrace.pop();
-        }
-        if entered.owes_nothing() {
-            return;
-        }
-        let section = thread.reader.section();
-        let failed = run_exits(&entered, phase, thread.ftrace.top(), Some(thread));
-        drop(section);
-        if failed && !thread.reader.in_section() {
-            registry::process_pending();
-        }
-    });
-    if handled.is_none() && !entered.owes_nothing() {
-        let domain = crate::sync::domain();
-        domain.enter_orphan();
-        run_exits(&entered, phase, None, None);
-        domain.exit_orphan();
-    }
-}
-
-/// Runs the exit callbacks owed by `entered`; the caller is inside a read-side section.
-fn run_exits(
-    entered: &Entered,
-    phase: Phase,
-    parent: Option<&'static Site>,
-    thread: Option<&ThreadState>,
-) -> bool {
-    let snapshot = entered.site.dispatch.load(Ordering::Acquire);
+    let section = thread.reader.section();
+    let snapshot = site.dispatch.load(Ordering::Acquire);
     if snapshot.is_null() {
-        return false;
+        return;
     }
-    // SAFETY: as in `enter_on`.
+    // SAFETY: as in `run_entries`.
     let snapshot = unsafe { &*snapshot };
-    let slot = Cell::new(None);
-    let visit = Visit {
-        site: entered.site,
-        parent,
-        args: &[],
-        phase,
-        redirect: (false, &slot, None),
-        thread,
-    };
     let mut failed = false;
-    for ops in &snapshot.ops {
-        if ops.exit.is_some()
-            && entered.is_owed((Arc::as_ptr(ops) as usize, ops.generation()))
-            && matches!(visit.call(ops), Outcome::Panicked)
+    for entry in &snapshot.entries {
+        if entry.bits & SnapEntry::EXIT != 0
+            && is_owed(entry.owed())
+            && matches!(
+                call_one(thread, entry, site, parent, &[], phase, None),
+                Outcome::Panicked
+            )
         {
             failed = true;
         }
     }
-    failed
+    drop(section);
+    if failed {
+        after_panic(thread);
+    }
+}
+
+/// A callback panicked: its ops is already disabled; remove it now unless this thread is inside a
+/// section (then the next writer does).
+#[cold]
+fn after_panic(thread: &ThreadState) {
+    if !thread.reader.in_section() {
+        registry::process_pending();
+    }
+}
+
+/// The direct path: one ops with only an entry callback. Returns whether it panicked.
+#[inline(always)]
+fn call_direct(entry: &SnapEntry, site: &'static Site, parent: Option<&'static Site>) -> bool {
+    let ops = &*entry.ops;
+    let Some(callback) = ops.entry.as_deref() else {
+        return false;
+    };
+    if ops.is_disabled() {
+        return false;
+    }
+    let call = Call {
+        site,
+        parent,
+        ops: Ops::from_inner_ref(&entry.ops),
+        args: None,
+        phase: Phase::Entry,
+        redirect: None,
+    };
+    match catch_unwind(AssertUnwindSafe(|| callback(&call))) {
+        Ok(()) => false,
+        Err(payload) => {
+            registry::fail(&entry.ops, site, payload.as_ref());
+            true
+        }
+    }
 }
 
 enum Outcome {
@@ -290,61 +373,103 @@ enum Outcome {
     Panicked,
 }
 
-/// One phase of one call, to be shown to each attached ops in turn.
-struct Visit<'a> {
+/// Shows one phase of one call to one attached ops.
+#[inline(always)]
+fn call_one(
+    thread: &ThreadState,
+    entry: &SnapEntry,
     site: &'static Site,
     parent: Option<&'static Site>,
-    args: &'a [Arg<'a>],
+    args: &[Arg<'_>],
     phase: Phase,
-    /// Whether the site can be redirected, where a choice goes, and the site's function-pointer type.
-    redirect: (bool, &'a Cell<Option<Redirect>>, Option<TypeId>),
-    /// `None` on an orphaned thread.
-    thread: Option<&'a ThreadState>,
+    redirect: Option<&RedirectSlot>,
+) -> Outcome {
+    let ops = &*entry.ops;
+    if ops.is_disabled() {
+        return Outcome::Skipped;
+    }
+    let callback = match phase {
+        Phase::Entry => ops.entry.as_deref(),
+        Phase::Return | Phase::Unwind => ops.exit.as_deref(),
+    };
+    let bits = entry.bits;
+    if bits & SnapEntry::RCU != 0 && thread.reader.is_torn_down() {
+        return Outcome::Skipped;
+    }
+    let guard_recursion = bits & SnapEntry::RECURSION != 0;
+    if guard_recursion && !thread.ftrace.begin_running(ops) {
+        return Outcome::Skipped;
+    }
+    let call = Call {
+        site,
+        parent,
+        ops: Ops::from_inner_ref(&entry.ops),
+        args: (bits & SnapEntry::ARGS != 0).then_some(args),
+        phase,
+        redirect: redirect.filter(|_| bits & SnapEntry::REDIRECT != 0),
+    };
+    let result = match callback {
+        Some(callback) => catch_unwind(AssertUnwindSafe(|| callback(&call))),
+        None => Ok(()),
+    };
+    if guard_recursion {
+        thread.ftrace.end_running();
+    }
+    match result {
+        Ok(()) => Outcome::Ran,
+        Err(payload) => {
+            registry::fail(&entry.ops, site, payload.as_ref());
+            Outcome::Panicked
+        }
+    }
 }
 
-impl Visit<'_> {
+/// The guard of a hooked `async fn`: carries the exits it owes, since the future may finish elsewhere.
+#[doc(hidden)]
+#[must_use]
+pub struct AsyncGuard {
+    site: Option<&'static Site>,
+    owed: Vec<Owed>,
+}
+
+impl AsyncGuard {
+    /// The guard of a future that is not hooked.
+    #[inline(always)]
+    pub const fn off() -> Self {
+        Self {
+            site: None,
+            owed: Vec::new(),
+        }
+    }
+}
+
+impl Drop for AsyncGuard {
     #[inline]
-    fn call(&self, ops: &Arc<OpsInner>) -> Outcome {
-        if ops.is_disabled() {
-            return Outcome::Skipped;
-        }
-        let flags = ops.flags();
-        let callback = match self.phase {
-            Phase::Entry => ops.entry.as_deref(),
-            Phase::Return | Phase::Unwind => ops.exit.as_deref(),
-        };
-        let guard_recursion = flags.contains(Flags::RECURSION);
-        match self.thread {
-            None if flags.contains(Flags::RCU) => return Outcome::Skipped,
-            Some(thread) if guard_recursion && !thread.ftrace.begin_running(Arc::as_ptr(ops)) => {
-                return Outcome::Skipped;
-            }
-            _ => {}
-        }
-        let can_redirect = self.redirect.0 && flags.contains(Flags::IPMODIFY);
-        let call = Call {
-            site: self.site,
-            parent: self.parent,
-            ops: Ops::from_inner_ref(ops),
-            args: (flags.wants_args() && self.site.has_args()).then_some(self.args),
-            phase: self.phase,
-            redirect: can_redirect.then_some(self.redirect.1),
-            redirect_type: self.redirect.2.filter(|_| can_redirect),
-        };
-        let result = match callback {
-            Some(callback) => catch_unwind(AssertUnwindSafe(|| callback(&call))),
-            None => Ok(()),
-        };
-        if guard_recursion && let Some(thread) = self.thread {
-            thread.ftrace.end_running(Arc::as_ptr(ops));
-        }
-        match result {
-            Ok(()) => Outcome::Ran,
-            Err(payload) => {
-                registry::fail(ops, self.site, payload.as_ref());
-                Outcome::Panicked
+    fn drop(&mut self) {
+        if let Some(site) = self.site {
+            let owed = std::mem::take(&mut self.owed);
+            if !owed.is_empty() {
+                thread::with(|thread| {
+                    run_exits(thread, site, thread.ftrace.top(), |key| owed.contains(&key));
+                });
             }
         }
+    }
+}
+
+/// Entry of a hooked `async fn`, at its first poll. [`Instrumented`] pushes the site on the shadow
+/// stack around each poll.
+#[doc(hidden)]
+#[cold]
+#[inline(never)]
+pub fn enter_async(site: &'static Site, args: &[Arg<'_>]) -> AsyncGuard {
+    let mut owed = Vec::new();
+    thread::with(|thread| {
+        run_entries(thread, site, thread.ftrace.top(), args, None, |o| owed.push(o));
+    });
+    AsyncGuard {
+        site: Some(site),
+        owed,
     }
 }
 
@@ -355,13 +480,13 @@ impl Visit<'_> {
 pub struct Instrumented<F> {
     // Declared first so it drops first: the body's destructors run before the exit callbacks.
     inner: F,
-    guard: Guard,
+    guard: AsyncGuard,
 }
 
 /// Builds the wrapper; `R` names the output so `?` in the body infers its error type.
 #[doc(hidden)]
 #[inline]
-pub fn instrument<R, F: Future<Output = R>>(guard: Guard, inner: F) -> Instrumented<F> {
+pub fn instrument<R, F: Future<Output = R>>(guard: AsyncGuard, inner: F) -> Instrumented<F> {
     Instrumented { inner, guard }
 }
 
@@ -375,32 +500,31 @@ impl<F: Future> Future for Instrumented<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let Some(site) = this.guard.site() else {
+        let Some(site) = this.guard.site else {
             return inner.poll(cx);
         };
-        let frame = ShadowFrame::push(site);
+        let current = &thread::current().ftrace.current;
+        let node = Node {
+            site: Some(site),
+            prev: current.get(),
+        };
+        // Declared after `node`, so it unlinks before the node goes away (also when unwinding).
+        let relink = Relink(node.prev);
+        current.set(std::ptr::from_ref(&node));
         let poll = inner.poll(cx);
-        drop(frame);
+        drop(relink);
         if poll.is_ready() {
-            this.guard = Guard::off();
+            this.guard = AsyncGuard::off();
         }
         poll
     }
 }
 
-/// A site pushed on this thread's shadow stack for the length of one poll (popped on unwind too).
-struct ShadowFrame(bool);
+/// Restores the thread's innermost hooked call when dropped (after a poll, also when unwinding).
+struct Relink(*const Node);
 
-impl ShadowFrame {
-    fn push(site: &'static Site) -> Self {
-        Self(thread::try_with(|thread| thread.ftrace.push(site)).is_some())
-    }
-}
-
-impl Drop for ShadowFrame {
+impl Drop for Relink {
     fn drop(&mut self) {
-        if self.0 {
-            thread::try_with(|thread| thread.ftrace.pop());
-        }
+        thread::current().ftrace.current.set(self.0);
     }
 }

@@ -33,7 +33,7 @@ pub use registry::EnabledFunction;
 #[doc(hidden)]
 pub use call::{ArgValue, ArgView, ViewDebug, ViewOpaque};
 #[doc(hidden)]
-pub use dispatch::{Guard, Instrumented, enter, enter_async, instrument};
+pub use dispatch::{AsyncGuard, Guard, Instrumented, RedirectSlot, enter, enter_async, instrument};
 
 /// Turns every attached callback on or off (the kernel's `ftrace_enabled` sysctl). Turning it off
 /// returns only when no callback is running anywhere; the ops stay registered and come back on `true`.
@@ -62,9 +62,7 @@ pub fn enabled_functions() -> Vec<EnabledFunction> {
 /// return without doing anything. The lock is released when the guard drops.
 #[must_use]
 pub fn recursion_trylock() -> Option<RecursionGuard> {
-    crate::thread::try_with(|thread| thread.ftrace.try_user_lock())
-        .unwrap_or(false)
-        .then_some(RecursionGuard {
+    crate::thread::with(|thread| thread.ftrace.try_user_lock()).then_some(RecursionGuard {
             _not_send: std::marker::PhantomData,
         })
 }
@@ -77,12 +75,12 @@ pub struct RecursionGuard {
 
 impl Drop for RecursionGuard {
     fn drop(&mut self) {
-        crate::thread::try_with(|thread| thread.ftrace.user_unlock());
+        crate::thread::with(|thread| thread.ftrace.user_unlock());
     }
 }
 
 /// The hooked functions the calling thread is inside, outermost first (its shadow stack).
 #[must_use]
 pub fn current_stack() -> Vec<&'static Site> {
-    crate::thread::try_with(|thread| thread.ftrace.stack()).unwrap_or_default()
+    crate::thread::with(|thread| thread.ftrace.stack())
 }

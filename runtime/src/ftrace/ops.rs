@@ -14,30 +14,7 @@ use std::sync::atomic::Ordering;
 /// A cheap [`Clone`] handle: clones share the same ops. Dropping the last handle of a registered ops
 /// unregisters it.
 ///
-/// ```
-/// use tracehook::ftrace::{Flags, Ops};
-/// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use std::sync::Arc;
-///
-/// #[tracehook::traceable]
-/// fn parse_number(text: &str) -> Option<i64> {
-///     text.trim().parse().ok()
-/// }
-///
-/// let calls = Arc::new(AtomicUsize::new(0));
-/// let counter = Arc::clone(&calls);
-/// let ops = Ops::new(move |_call| {
-///     counter.fetch_add(1, Ordering::Relaxed);
-/// })
-/// .with_flags(Flags::RECURSION);
-/// ops.set_filter("parse_number", true)?;
-/// ops.register()?;
-/// assert_eq!(parse_number(" 42 "), Some(42));
-/// ops.unregister()?;
-/// assert_eq!(parse_number("7"), Some(7));
-/// assert_eq!(calls.load(Ordering::Relaxed), 1);
-/// # Ok::<(), tracehook::ftrace::Error>(())
-/// ```
+/// See the `tracehook` crate's documentation for a complete example.
 #[repr(transparent)]
 pub struct Ops {
     inner: Arc<OpsInner>,

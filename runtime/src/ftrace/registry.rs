@@ -7,7 +7,7 @@
 //! callback the change removed.
 
 use super::call::Call;
-use super::dispatch::Snapshot;
+use super::dispatch::{SnapEntry, Snapshot};
 use super::filter::SiteSet;
 use super::{Error, Flags};
 use crate::site::{self, Site};
@@ -163,12 +163,10 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
         } else {
             // SAFETY: a published snapshot stays valid until a writer (us) retires it.
             let current = unsafe { &*current };
-            current.ops.len() == wanted.len()
-                && current
-                    .ops
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(a, b)| Arc::ptr_eq(a, b))
+            current.entries.len() == wanted.len()
+                && current.entries.iter().zip(&wanted).all(|(a, b)| {
+                    Arc::ptr_eq(&a.ops, b) && a.generation == b.generation()
+                })
         };
         if unchanged {
             continue;
@@ -176,9 +174,12 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
         let next = if wanted.is_empty() {
             std::ptr::null_mut()
         } else {
-            Box::into_raw(Box::new(Snapshot {
-                ops: wanted.into_iter().cloned().collect(),
-            }))
+            Box::into_raw(Box::new(Snapshot::new(
+                wanted
+                    .into_iter()
+                    .map(|ops| SnapEntry::new(ops, site))
+                    .collect(),
+            )))
         };
         // Release: a reader that loads `next` (Acquire) sees the snapshot and the ops' flags.
         site.dispatch.store(next, Ordering::Release);
@@ -389,12 +390,12 @@ pub(crate) fn enabled_functions() -> Vec<EnabledFunction> {
             // SAFETY: published snapshots stay valid while the writers' lock is held.
             let snapshot = unsafe { &*snapshot };
             let flags = snapshot
-                .ops
+                .entries
                 .iter()
-                .fold(Flags::NONE, |acc, ops| acc | ops.flags());
+                .fold(Flags::NONE, |acc, entry| acc | entry.flags);
             Some(EnabledFunction {
                 site,
-                count: snapshot.ops.len(),
+                count: snapshot.entries.len(),
                 flags,
             })
         })

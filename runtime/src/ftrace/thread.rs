@@ -1,18 +1,121 @@
-//! ftrace's per-thread state: the shadow stack of hooked calls (for `Call::parent`) and recursion guards.
+//! ftrace's per-thread state: the shadow stack of hooked calls (for `Call::parent`), the exit callbacks
+//! owed to them, and the `RECURSION` guards. Inline fixed-size stacks that spill to the heap, so the
+//! state has no destructor (see `crate::thread`).
 
 use super::registry::OpsInner;
 use crate::site::Site;
 use std::cell::{Cell, UnsafeCell};
+use std::mem::MaybeUninit;
 
-/// How many `RECURSION` callbacks can be running at once on one thread before further ones are skipped.
-const MAX_RUNNING: usize = 16;
+/// A stack of `Copy` values: `N` inline, the rest in a heap vector. Single-threaded (thread-local):
+/// no reference into it ever escapes a method, so callbacks that push and pop meanwhile are harmless.
+pub(crate) struct SmallStack<T: Copy, const N: usize> {
+    inline: UnsafeCell<[MaybeUninit<T>; N]>,
+    len: Cell<usize>,
+    overflow: Cell<*mut Vec<T>>,
+}
+
+impl<T: Copy, const N: usize> SmallStack<T, N> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            inline: UnsafeCell::new([const { MaybeUninit::uninit() }; N]),
+            len: Cell::new(0),
+            overflow: Cell::new(std::ptr::null_mut()),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.len.get()
+    }
+
+    #[inline(always)]
+    pub(crate) fn push(&self, value: T) {
+        let len = self.len.get();
+        if len < N {
+            // SAFETY: thread-local, no reference into `inline` is alive; `len < N` is in bounds.
+            unsafe { (*self.inline.get())[len].write(value) };
+        } else {
+            self.spill().push(value);
+        }
+        self.len.set(len + 1);
+    }
+
+    /// Removes and returns the top value.
+    #[inline(always)]
+    pub(crate) fn pop(&self) -> Option<T> {
+        let len = self.len.get().checked_sub(1)?;
+        let value = self.get(len);
+        if len >= N {
+            self.spill().pop();
+        }
+        self.len.set(len);
+        Some(value)
+    }
+
+    /// The value at `index` (< `len()`).
+    #[inline(always)]
+    pub(crate) fn get(&self, index: usize) -> T {
+        debug_assert!(index < self.len.get());
+        if index < N {
+            // SAFETY: indices below `len` were written by `push`; thread-local, no live reference.
+            unsafe { (*self.inline.get())[index].assume_init() }
+        } else {
+            self.spill()[index - N]
+        }
+    }
+
+    /// Drops the values above `len`.
+    pub(crate) fn truncate(&self, len: usize) {
+        if len < self.len.get() {
+            if self.len.get() > N {
+                self.spill().truncate(len.saturating_sub(N));
+            }
+            self.len.set(len);
+        }
+    }
+
+    /// The heap part, allocated on first use.
+    #[cold]
+    #[allow(clippy::mut_from_ref, reason = "thread-local; the reference never outlives one method")]
+    fn spill(&self) -> &mut Vec<T> {
+        let mut pointer = self.overflow.get();
+        if pointer.is_null() {
+            pointer = Box::into_raw(Box::new(Vec::new()));
+            self.overflow.set(pointer);
+        }
+        // SAFETY: made by Box::into_raw above and freed only by `free`; thread-local and no other
+        // reference to it is alive while a method runs.
+        unsafe { &mut *pointer }
+    }
+
+    /// Frees the heap part (thread exit).
+    pub(crate) fn free(&self) {
+        let pointer = self.overflow.replace(std::ptr::null_mut());
+        if !pointer.is_null() {
+            // SAFETY: made by Box::into_raw in `spill`, and no longer reachable.
+            drop(unsafe { Box::from_raw(pointer) });
+        }
+        self.len.set(self.len.get().min(N));
+    }
+}
+
+/// One link of the thread's chain of hooked calls (its shadow stack): lives in the traced function's
+/// frame (inside its pinned [`Guard`](super::dispatch::Guard)) or in an async poll's frame, and is
+/// unlinked before that frame ends.
+pub(crate) struct Node {
+    pub(crate) site: Option<&'static Site>,
+    pub(crate) prev: *const Node,
+}
+
+/// An exit callback owed to an ops whose entry callback ran: the ops' address and registration.
+pub(crate) type Owed = (usize, u64);
 
 pub(crate) struct FtraceThread {
-    /// The hooked functions this thread is inside, innermost last. Only touched by the methods below,
-    /// which never run user code while they hold a reference into it.
-    stack: UnsafeCell<Vec<&'static Site>>,
-    running: UnsafeCell<[*const OpsInner; MAX_RUNNING]>,
-    running_len: Cell<usize>,
+    /// The innermost hooked call's node, or null.
+    pub(crate) current: Cell<*const Node>,
+    pub(crate) owed: SmallStack<Owed, 32>,
+    running: SmallStack<*const OpsInner, 8>,
     /// Held by [`recursion_trylock`](super::recursion_trylock).
     user_lock: Cell<bool>,
 }
@@ -20,61 +123,49 @@ pub(crate) struct FtraceThread {
 impl FtraceThread {
     pub(crate) const fn new() -> Self {
         Self {
-            stack: UnsafeCell::new(Vec::new()),
-            running: UnsafeCell::new([std::ptr::null(); MAX_RUNNING]),
-            running_len: Cell::new(0),
+            current: Cell::new(std::ptr::null()),
+            owed: SmallStack::new(),
+            running: SmallStack::new(),
             user_lock: Cell::new(false),
         }
     }
 
-    #[inline]
+    /// The innermost hooked function this thread is in.
+    #[inline(always)]
     pub(crate) fn top(&self) -> Option<&'static Site> {
-        // SAFETY: single-threaded (thread-local) and no other reference into the stack is alive.
-        unsafe { (*self.stack.get()).last().copied() }
+        let node = self.current.get();
+        // SAFETY: every node in the chain is alive: it is unlinked before its frame ends.
+        (!node.is_null()).then(|| unsafe { (*node).site }).flatten()
     }
 
-    #[inline]
-    pub(crate) fn push(&self, site: &'static Site) {
-        // SAFETY: as in `top`.
-        unsafe { (*self.stack.get()).push(site) }
-    }
-
-    #[inline]
-    pub(crate) fn pop(&self) {
-        // SAFETY: as in `top`.
-        unsafe { (*self.stack.get()).pop() };
-    }
-
-    /// The traced functions this thread is inside, outermost first.
+    /// The hooked functions this thread is inside, outermost first.
     pub(crate) fn stack(&self) -> Vec<&'static Site> {
-        // SAFETY: as in `top`.
-        unsafe { (*self.stack.get()).clone() }
+        let mut sites = Vec::new();
+        let mut node = self.current.get();
+        while !node.is_null() {
+            // SAFETY: as in `top`.
+            let link = unsafe { &*node };
+            sites.extend(link.site);
+            node = link.prev;
+        }
+        sites.reverse();
+        sites
     }
 
-    /// Marks `ops` as running its callback on this thread; false if it already is (recursion) or too
-    /// many are.
+    /// Marks `ops` as running its callback on this thread; false if it already is (recursion).
     #[inline]
     pub(crate) fn begin_running(&self, ops: *const OpsInner) -> bool {
-        let len = self.running_len.get();
-        // SAFETY: single-threaded, no other reference into `running` is alive.
-        let running = unsafe { &mut *self.running.get() };
-        if len == MAX_RUNNING || running[..len].contains(&ops) {
+        if (0..self.running.len()).any(|i| self.running.get(i) == ops) {
             return false;
         }
-        running[len] = ops;
-        self.running_len.set(len + 1);
+        self.running.push(ops);
         true
     }
 
+    /// Ends what [`FtraceThread::begin_running`] began (callbacks nest, so it is the top).
     #[inline]
-    pub(crate) fn end_running(&self, ops: *const OpsInner) {
-        let len = self.running_len.get();
-        // SAFETY: as in `begin_running`.
-        let running = unsafe { &mut *self.running.get() };
-        if let Some(i) = running[..len].iter().rposition(|&p| p == ops) {
-            running.copy_within(i + 1..len, i);
-            self.running_len.set(len - 1);
-        }
+    pub(crate) fn end_running(&self) {
+        self.running.pop();
     }
 
     pub(crate) fn try_user_lock(&self) -> bool {
@@ -83,5 +174,10 @@ impl FtraceThread {
 
     pub(crate) fn user_unlock(&self) {
         self.user_lock.set(false);
+    }
+
+    pub(crate) fn tear_down(&self) {
+        self.owed.free();
+        self.running.free();
     }
 }

@@ -277,4 +277,4 @@ mod loom_tests;
 #[cfg(not(loom))]
 mod thread_reader;
 #[cfg(not(loom))]
-pub(crate) use thread_reader::{ThreadReader, domain, in_read_section, synchronize};
+pub(crate) use thread_reader::{ThreadReader, in_read_section, synchronize};
