@@ -24,7 +24,9 @@ fn bump() {
 
 macro_rules! body {
     ($x:expr) => {
-        black_box($x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(7)
+        black_box($x)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(7)
     };
 }
 

@@ -218,15 +218,15 @@ pub(crate) fn rewrite(
                 };
                 quote! {
                     #view_traits
-                    let __tracehook_slot = #private::RedirectSlot::new::<#ty>();
+                    let __tracehook_slot = #private::RedirectSlot::<#ty>::new();
                     #private::enter(
                         __tracehook_guard.as_mut(),
                         &__TRACEHOOK_SITE,
                         #arg_list,
-                        ::core::option::Option::Some(&__tracehook_slot),
+                        ::core::option::Option::Some(__tracehook_slot.erased()),
                     );
                     if let ::core::option::Option::Some(__tracehook_replacement) =
-                        __tracehook_slot.get::<#ty>()
+                        __tracehook_slot.get()
                     {
                         #call
                     }

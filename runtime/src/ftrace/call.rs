@@ -1,6 +1,6 @@
 //! What a callback sees of one traced call.
 
-use super::dispatch::RedirectSlot;
+use super::dispatch::ErasedSlot;
 use super::{Error, Ops};
 use crate::site::Site;
 use std::any::TypeId;
@@ -24,7 +24,7 @@ pub struct Call<'a> {
     pub(crate) ops: &'a Ops,
     pub(crate) args: Option<&'a [Arg<'a>]>,
     pub(crate) phase: Phase,
-    pub(crate) redirect: Option<&'a RedirectSlot>,
+    pub(crate) redirect: Option<&'a ErasedSlot>,
 }
 
 impl<'a> Call<'a> {
@@ -71,7 +71,7 @@ impl<'a> Call<'a> {
         let Some(slot) = self.redirect.filter(|_| self.phase == Phase::Entry) else {
             return Err(Error::RedirectNotAllowed { site: self.site });
         };
-        if TypeId::of::<F>() != slot.type_id || size_of::<F>() != size_of::<usize>() {
+        if TypeId::of::<F>() != (slot.type_id)() || size_of::<F>() != size_of::<usize>() {
             return Err(Error::RedirectMismatch {
                 expected: self.site.signature(),
                 found: std::any::type_name::<F>(),

@@ -20,7 +20,8 @@ use crate::thread::{self, ThreadState};
 use std::any::TypeId;
 use std::cell::Cell;
 use std::future::Future;
-use std::marker::PhantomPinned;
+use std::marker::{PhantomData, PhantomPinned};
+use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -91,43 +92,65 @@ impl SnapEntry {
 }
 
 /// Where an `IPMODIFY` callback puts its replacement: made by the generated code of a site that can be
-/// redirected, with the site's function-pointer type.
+/// redirected, typed with the site's function-pointer type `F`.
 #[doc(hidden)]
-pub struct RedirectSlot {
-    pub(crate) type_id: TypeId,
+pub struct RedirectSlot<F> {
+    erased: ErasedSlot,
+    _type: PhantomData<F>,
+}
+
+/// A [`RedirectSlot`] without its type parameter, as callbacks see it.
+#[doc(hidden)]
+pub struct ErasedSlot {
+    pub(crate) type_id: fn() -> TypeId,
     pub(crate) pointer: Cell<Option<usize>>,
 }
 
-impl RedirectSlot {
-    /// A slot for replacements of type `F` (the site's function-pointer type).
-    #[inline]
+impl<F: Copy + 'static> RedirectSlot<F> {
+    /// An empty slot.
+    #[inline(always)]
     #[must_use]
-    pub fn new<F: Copy + 'static>() -> Self {
+    pub fn new() -> Self {
         Self {
-            type_id: TypeId::of::<F>(),
-            pointer: Cell::new(None),
+            erased: ErasedSlot {
+                type_id: TypeId::of::<F>,
+                pointer: Cell::new(None),
+            },
+            _type: PhantomData,
         }
     }
 
     /// The replacement a callback chose, if any.
-    #[inline]
+    #[inline(always)]
     #[must_use]
-    pub fn get<F: Copy + 'static>(&self) -> Option<F> {
-        let pointer = self.pointer.get()?;
-        if TypeId::of::<F>() != self.type_id || size_of::<F>() != size_of::<usize>() {
-            return None;
-        }
-        // SAFETY: `Call::redirect` stored a value of this slot's type, which is `F` (same TypeId), a
-        // function pointer, as its address; this turns it back into that function pointer.
+    pub fn get(&self) -> Option<F> {
+        let pointer = self.erased.pointer.get()?;
+        // SAFETY: `Call::redirect` only stores a value whose TypeId is this slot's, i.e. an `F` (a
+        // function pointer, size-checked there), as its address; this turns it back into that `F`.
         Some(unsafe { std::mem::transmute_copy::<usize, F>(&pointer) })
+    }
+
+    /// The slot as `enter` takes it.
+    #[inline(always)]
+    #[must_use]
+    pub fn erased(&self) -> &ErasedSlot {
+        &self.erased
+    }
+}
+
+impl<F: Copy + 'static> Default for RedirectSlot<F> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 /// A hooked sync call in progress, pinned in the traced function's frame; runs the exit side on drop.
 #[doc(hidden)]
 pub struct Guard {
-    /// `site` is `None` while the call is not hooked.
-    node: Node,
+    /// Whether `enter` linked this guard; the other fields are written only then (so the unhooked
+    /// path stores one byte).
+    hooked: bool,
+    node: MaybeUninit<Node>,
     /// How many exit callbacks this call owes (on the thread's owed stack).
     owed: u32,
     _pinned: PhantomPinned,
@@ -139,13 +162,19 @@ impl Guard {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            node: Node {
-                site: None,
-                prev: std::ptr::null(),
-            },
+            hooked: false,
+            node: MaybeUninit::uninit(),
             owed: 0,
             _pinned: PhantomPinned,
         }
+    }
+
+    /// The linked node; only after `enter`.
+    #[inline(always)]
+    fn node(&self) -> &Node {
+        debug_assert!(self.hooked);
+        // SAFETY: `hooked` is set only after `enter` wrote the node.
+        unsafe { self.node.assume_init_ref() }
     }
 }
 
@@ -158,9 +187,9 @@ impl Default for Guard {
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.node.site.is_some() {
+        if self.hooked {
             if self.owed == 0 {
-                thread::current().ftrace.current.set(self.node.prev);
+                thread::current().ftrace.current.set(self.node().prev);
             } else {
                 exit(self);
             }
@@ -177,7 +206,7 @@ pub fn enter(
     guard: Pin<&mut Guard>,
     site: &'static Site,
     args: &[Arg<'_>],
-    redirect: Option<&RedirectSlot>,
+    redirect: Option<&ErasedSlot>,
 ) {
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
@@ -205,12 +234,10 @@ pub fn enter(
     }
     thread.reader.unlock();
     guard.owed = owed;
-    guard.node = Node {
-        site: Some(site),
-        prev,
-    };
+    let node = guard.node.write(Node { site, prev });
+    guard.hooked = true;
     // The guard is pinned and unlinks itself in `drop`, so the chain never points to a dead node.
-    ftrace.current.set(std::ptr::from_ref(&guard.node));
+    ftrace.current.set(std::ptr::from_ref(node));
 }
 
 /// The list path: every attached ops in turn; returns how many exits were pushed on the owed stack.
@@ -222,7 +249,7 @@ fn enter_list(
     site: &'static Site,
     parent: Option<&'static Site>,
     args: &[Arg<'_>],
-    redirect: Option<&RedirectSlot>,
+    redirect: Option<&ErasedSlot>,
 ) -> u32 {
     let ftrace = &thread.ftrace;
     let owed_before = ftrace.owed.len();
@@ -249,10 +276,9 @@ fn enter_list(
 fn exit(guard: &Guard) {
     let thread = thread::current();
     let ftrace = &thread.ftrace;
-    ftrace.current.set(guard.node.prev);
-    let Some(site) = guard.node.site else {
-        return;
-    };
+    let node = guard.node();
+    ftrace.current.set(node.prev);
+    let site = node.site;
     let end = ftrace.owed.len();
     let start = end - guard.owed as usize;
     run_exits(thread, site, ftrace.top(), |key| {
@@ -268,7 +294,7 @@ fn run_entries(
     site: &'static Site,
     parent: Option<&'static Site>,
     args: &[Arg<'_>],
-    redirect: Option<&RedirectSlot>,
+    redirect: Option<&ErasedSlot>,
     mut owe: impl FnMut(Owed),
 ) {
     let section = thread.reader.section();
@@ -382,7 +408,7 @@ fn call_one(
     parent: Option<&'static Site>,
     args: &[Arg<'_>],
     phase: Phase,
-    redirect: Option<&RedirectSlot>,
+    redirect: Option<&ErasedSlot>,
 ) -> Outcome {
     let ops = &*entry.ops;
     if ops.is_disabled() {
@@ -465,7 +491,9 @@ impl Drop for AsyncGuard {
 pub fn enter_async(site: &'static Site, args: &[Arg<'_>]) -> AsyncGuard {
     let mut owed = Vec::new();
     thread::with(|thread| {
-        run_entries(thread, site, thread.ftrace.top(), args, None, |o| owed.push(o));
+        run_entries(thread, site, thread.ftrace.top(), args, None, |o| {
+            owed.push(o)
+        });
     });
     AsyncGuard {
         site: Some(site),
@@ -505,7 +533,7 @@ impl<F: Future> Future for Instrumented<F> {
         };
         let current = &thread::current().ftrace.current;
         let node = Node {
-            site: Some(site),
+            site,
             prev: current.get(),
         };
         // Declared after `node`, so it unlinks before the node goes away (also when unwinding).

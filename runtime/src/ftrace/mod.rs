@@ -33,7 +33,9 @@ pub use registry::EnabledFunction;
 #[doc(hidden)]
 pub use call::{ArgValue, ArgView, ViewDebug, ViewOpaque};
 #[doc(hidden)]
-pub use dispatch::{AsyncGuard, Guard, Instrumented, RedirectSlot, enter, enter_async, instrument};
+pub use dispatch::{
+    AsyncGuard, ErasedSlot, Guard, Instrumented, RedirectSlot, enter, enter_async, instrument,
+};
 
 /// Turns every attached callback on or off (the kernel's `ftrace_enabled` sysctl). Turning it off
 /// returns only when no callback is running anywhere; the ops stay registered and come back on `true`.
@@ -63,8 +65,8 @@ pub fn enabled_functions() -> Vec<EnabledFunction> {
 #[must_use]
 pub fn recursion_trylock() -> Option<RecursionGuard> {
     crate::thread::with(|thread| thread.ftrace.try_user_lock()).then_some(RecursionGuard {
-            _not_send: std::marker::PhantomData,
-        })
+        _not_send: std::marker::PhantomData,
+    })
 }
 
 /// Held recursion lock of [`recursion_trylock`]; not `Send`, it belongs to this thread.

@@ -164,9 +164,11 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
             // SAFETY: a published snapshot stays valid until a writer (us) retires it.
             let current = unsafe { &*current };
             current.entries.len() == wanted.len()
-                && current.entries.iter().zip(&wanted).all(|(a, b)| {
-                    Arc::ptr_eq(&a.ops, b) && a.generation == b.generation()
-                })
+                && current
+                    .entries
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(a, b)| Arc::ptr_eq(&a.ops, b) && a.generation == b.generation())
         };
         if unchanged {
             continue;

@@ -77,7 +77,10 @@ impl<T: Copy, const N: usize> SmallStack<T, N> {
 
     /// The heap part, allocated on first use.
     #[cold]
-    #[allow(clippy::mut_from_ref, reason = "thread-local; the reference never outlives one method")]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "thread-local; the reference never outlives one method"
+    )]
     fn spill(&self) -> &mut Vec<T> {
         let mut pointer = self.overflow.get();
         if pointer.is_null() {
@@ -104,7 +107,7 @@ impl<T: Copy, const N: usize> SmallStack<T, N> {
 /// frame (inside its pinned [`Guard`](super::dispatch::Guard)) or in an async poll's frame, and is
 /// unlinked before that frame ends.
 pub(crate) struct Node {
-    pub(crate) site: Option<&'static Site>,
+    pub(crate) site: &'static Site,
     pub(crate) prev: *const Node,
 }
 
@@ -135,7 +138,7 @@ impl FtraceThread {
     pub(crate) fn top(&self) -> Option<&'static Site> {
         let node = self.current.get();
         // SAFETY: every node in the chain is alive: it is unlinked before its frame ends.
-        (!node.is_null()).then(|| unsafe { (*node).site }).flatten()
+        (!node.is_null()).then(|| unsafe { (*node).site })
     }
 
     /// The hooked functions this thread is inside, outermost first.
@@ -145,7 +148,7 @@ impl FtraceThread {
         while !node.is_null() {
             // SAFETY: as in `top`.
             let link = unsafe { &*node };
-            sites.extend(link.site);
+            sites.push(link.site);
             node = link.prev;
         }
         sites.reverse();

@@ -111,6 +111,9 @@ pub(crate) fn in_read_section() -> bool {
 
 /// Waits for a grace period of the process-wide domain.
 pub(crate) fn synchronize() {
-    debug_assert!(!in_read_section(), "synchronize() inside a read-side section");
+    debug_assert!(
+        !in_read_section(),
+        "synchronize() inside a read-side section"
+    );
     GLOBAL.synchronize();
 }
