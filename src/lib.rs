@@ -73,6 +73,11 @@
 )]
 
 pub use tracehook_macros::{notrace, traceable};
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
 pub use tracehook_runtime::ftrace;
 
 #[doc(hidden)]
