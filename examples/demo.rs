@@ -192,7 +192,10 @@ mod calc {
     }
 
     impl Number for i64 {
-        #[allow(clippy::cast_possible_truncation, reason = "integer evaluation truncates")]
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "integer evaluation truncates"
+        )]
         fn from_f64(value: f64) -> Self {
             value as i64
         }
@@ -280,7 +283,10 @@ fn workload() {
     }
     let as_int = calc::calculate::<i64>("10 / 4 + 1");
     println!("  = 10 / 4 + 1 (as i64) -> {as_int:?}");
-    let batch = block_on(calc::calculate_all(vec!["2 * (3 + 4)".into(), "1 +".into()]));
+    let batch = block_on(calc::calculate_all(vec![
+        "2 * (3 + 4)".into(),
+        "1 +".into(),
+    ]));
     for result in batch {
         println!("  = batch -> {}", Display(result));
     }
@@ -306,7 +312,11 @@ fn main() {
 
 fn run() -> Result<(), ftrace::Error> {
     let pattern = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let pattern = if pattern.is_empty() { "*".to_owned() } else { pattern };
+    let pattern = if pattern.is_empty() {
+        "*".to_owned()
+    } else {
+        pattern
+    };
     println!(
         "{} traceable functions; filter: {pattern:?}",
         ftrace::available_functions().len()
@@ -319,7 +329,12 @@ fn run() -> Result<(), ftrace::Error> {
         let parent = call.parent().map_or("", |p| p.name());
         let args = call
             .args()
-            .map(|args| args.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+            .map(|args| {
+                args.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
         println!("  {:<24} <-{:<20} {args}", call.site().name(), parent);
     })
@@ -342,7 +357,11 @@ fn run() -> Result<(), ftrace::Error> {
 
     println!("\nunregistered; the same run prints no trace lines:");
     workload();
-    assert_eq!(calls.load(Ordering::Relaxed), traced, "no callback after unregister");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        traced,
+        "no callback after unregister"
+    );
     println!("\n{traced} calls traced while registered, none after unregister");
     Ok(())
 }
