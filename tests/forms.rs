@@ -179,8 +179,12 @@ impl Service {
     }
 }
 
+/// The async tests share `async_leaf` and count its calls: one at a time.
+static ASYNC_SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn async_fns_hook_at_first_poll_and_complete() {
+    let _serial = ASYNC_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let probe = Probe::attach("async_*");
     let future = async_outer(1);
     assert_eq!(probe.entries(), 0, "no hook before the first poll");
@@ -201,6 +205,7 @@ fn async_fns_hook_at_first_poll_and_complete() {
 
 #[test]
 fn async_future_moves_between_threads() {
+    let _serial = ASYNC_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let probe = Probe::attach("async_leaf");
     let mut future = Box::pin(async_leaf(41));
     assert_eq!(poll_once(&mut future), None);
@@ -215,6 +220,7 @@ fn async_future_moves_between_threads() {
 
 #[test]
 fn async_future_dropped_before_completion() {
+    let _serial = ASYNC_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let probe = Probe::attach("async_leaf");
     let mut future = Box::pin(async_leaf(1));
     assert_eq!(poll_once(&mut future), None);

@@ -11,14 +11,30 @@ fn site(name: &str) -> &'static Site {
         .unwrap_or_else(|| panic!("no site {name}"))
 }
 
+/// Tests run in parallel and some share a traced function: count only this test thread's calls.
 fn counting(pattern: &str) -> (Ops, Arc<AtomicUsize>) {
+    let me = std::thread::current().id();
+    counting_where(pattern, move || std::thread::current().id() == me)
+}
+
+fn counting_where(
+    pattern: &str,
+    counts: impl Fn() -> bool + Send + Sync + 'static,
+) -> (Ops, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let h = Arc::clone(&hits);
     let ops = Ops::new(move |_| {
-        h.fetch_add(1, Ordering::SeqCst);
+        if counts() {
+            h.fetch_add(1, Ordering::SeqCst);
+        }
     });
     ops.set_filter(pattern, true).unwrap();
     (ops, hits)
+}
+
+fn on_this_thread() -> impl Fn() -> bool + Send + Sync + 'static {
+    let me = std::thread::current().id();
+    move || std::thread::current().id() == me
 }
 
 #[traceable]
@@ -252,7 +268,11 @@ fn save_regs_and_sites_without_arguments() {
 
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
+    let mine = on_this_thread();
     let lenient = Ops::new(move |call| {
+        if !mine() {
+            return;
+        }
         let args = call
             .args()
             .map(|a| a.iter().map(ToString::to_string).collect::<Vec<_>>());
@@ -275,8 +295,9 @@ fn save_regs_and_sites_without_arguments() {
     // Without either flag, no arguments.
     let none = Arc::new(AtomicUsize::new(0));
     let n = Arc::clone(&none);
+    let mine = on_this_thread();
     let plain = Ops::new(move |call| {
-        if call.args().is_none() {
+        if mine() && call.args().is_none() {
             n.fetch_add(1, Ordering::SeqCst);
         }
     });
@@ -433,7 +454,8 @@ thread_local! {
 
 #[test]
 fn rcu_ops_skip_calls_from_thread_teardown() {
-    let (plain, plain_hits) = counting("teardown_target");
+    // Only this test calls teardown_target, from the thread it spawns.
+    let (plain, plain_hits) = counting_where("teardown_target", || true);
     let rcu_hits = Arc::new(AtomicUsize::new(0));
     let r = Arc::clone(&rcu_hits);
     let rcu = Ops::new(move |_| {
