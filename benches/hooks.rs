@@ -16,8 +16,9 @@ thread_local! {
     static COUNT: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The trivial callback of every "on" case.
-#[inline(never)]
+/// The trivial callback of every "on" case: the hand-written hook calls it through a function
+/// pointer, the ops' closure has it inlined, so each "on" case makes one indirect call to an increment.
+#[inline]
 fn bump() {
     COUNT.with(|count| count.set(count.get() + 1));
 }

@@ -1,6 +1,7 @@
 //! What a callback sees of one traced call.
 
 use super::dispatch::ErasedSlot;
+use super::thread::Node;
 use super::{Error, Ops};
 use crate::site::Site;
 use std::any::TypeId;
@@ -20,7 +21,8 @@ pub enum Phase {
 /// One traced call, as a callback sees it.
 pub struct Call<'a> {
     pub(crate) site: &'static Site,
-    pub(crate) parent: Option<&'static Site>,
+    /// The enclosing hooked call's node (null at the top); alive while the callback runs.
+    pub(crate) parent: *const Node,
     pub(crate) ops: &'a Ops,
     pub(crate) args: Option<&'a [Arg<'a>]>,
     pub(crate) phase: Phase,
@@ -37,7 +39,9 @@ impl<'a> Call<'a> {
     /// The innermost enclosing hooked function on this thread, `None` at the top (kernel: `parent_ip`).
     #[must_use]
     pub fn parent(&self) -> Option<&'static Site> {
-        self.parent
+        // SAFETY: the node belongs to an enclosing frame (or poll) of the traced call, which outlives
+        // every callback of that call.
+        (!self.parent.is_null()).then(|| unsafe { (*self.parent).site })
     }
 
     /// The ops this callback belongs to (kernel: `op`).
@@ -89,7 +93,7 @@ impl fmt::Debug for Call<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("site", &self.site.path())
-            .field("parent", &self.parent.map(Site::path))
+            .field("parent", &self.parent().map(Site::path))
             .field("phase", &self.phase)
             .field("args", &self.args)
             .finish_non_exhaustive()

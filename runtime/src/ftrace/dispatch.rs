@@ -213,8 +213,7 @@ pub fn enter(
     let thread = thread::current();
     let ftrace = &thread.ftrace;
     let prev = ftrace.current.get();
-    let parent = ftrace.top();
-    thread.reader.lock();
+    let opened = thread.reader.lock();
     // Acquire pairs with the Release store that published the snapshot.
     let snapshot = site.dispatch.load(Ordering::Acquire);
     let mut owed = 0;
@@ -223,21 +222,20 @@ pub fn enter(
         // we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
         if snapshot.direct {
-            if call_direct(&snapshot.entries[0], site, parent) {
-                thread.reader.unlock();
-                after_panic(thread);
-                thread.reader.lock();
-            }
+            call_direct(thread, &snapshot.entries[0], site, prev);
         } else {
-            owed = enter_list(thread, snapshot, site, parent, args, redirect);
+            owed = enter_list(thread, snapshot, site, prev, args, redirect);
         }
     }
-    thread.reader.unlock();
+    thread.reader.unlock(opened);
     guard.owed = owed;
     let node = guard.node.write(Node { site, prev });
     guard.hooked = true;
     // The guard is pinned and unlinks itself in `drop`, so the chain never points to a dead node.
     ftrace.current.set(std::ptr::from_ref(node));
+    if ftrace.panicked.get() {
+        after_panic(thread);
+    }
 }
 
 /// The list path: every attached ops in turn; returns how many exits were pushed on the owed stack.
@@ -247,26 +245,18 @@ fn enter_list(
     thread: &ThreadState,
     snapshot: &Snapshot,
     site: &'static Site,
-    parent: Option<&'static Site>,
+    parent: *const Node,
     args: &[Arg<'_>],
     redirect: Option<&ErasedSlot>,
 ) -> u32 {
     let ftrace = &thread.ftrace;
     let owed_before = ftrace.owed.len();
-    let mut failed = false;
     for entry in &snapshot.entries {
-        match call_one(thread, entry, site, parent, args, Phase::Entry, redirect) {
-            Outcome::Ran if entry.bits & SnapEntry::EXIT != 0 => ftrace.owed.push(entry.owed()),
-            Outcome::Ran | Outcome::Skipped => {}
-            Outcome::Panicked => failed = true,
+        if call_one(thread, entry, site, parent, args, Phase::Entry, redirect) == Outcome::Ran
+            && entry.bits & SnapEntry::EXIT != 0
+        {
+            ftrace.owed.push(entry.owed());
         }
-    }
-    if failed {
-        // Still inside the caller's section: the ops is disabled now and removed by the next writer
-        // (or right after this call, by `after_panic` below).
-        thread.reader.unlock();
-        after_panic(thread);
-        thread.reader.lock();
     }
     u32::try_from(ftrace.owed.len() - owed_before).unwrap_or(u32::MAX)
 }
@@ -281,41 +271,39 @@ fn exit(guard: &Guard) {
     let site = node.site;
     let end = ftrace.owed.len();
     let start = end - guard.owed as usize;
-    run_exits(thread, site, ftrace.top(), |key| {
+    run_exits(thread, site, node.prev, |key| {
         (start..end).any(|i| ftrace.owed.get(i) == key)
     });
     ftrace.owed.truncate(start);
+    if ftrace.panicked.get() {
+        after_panic(thread);
+    }
 }
 
 /// Runs the entry callbacks of the ops attached to `site`; `owe` receives the exits owed.
-#[inline(always)]
 fn run_entries(
     thread: &ThreadState,
     site: &'static Site,
-    parent: Option<&'static Site>,
+    parent: *const Node,
     args: &[Arg<'_>],
-    redirect: Option<&ErasedSlot>,
     mut owe: impl FnMut(Owed),
 ) {
     let section = thread.reader.section();
     // Acquire pairs with the Release store that published the snapshot.
     let snapshot = site.dispatch.load(Ordering::Acquire);
-    if snapshot.is_null() {
-        return;
-    }
-    // SAFETY: a snapshot is freed only after a grace period that starts after it was unpublished; we
-    // are inside a read-side section that began before we loaded it.
-    let snapshot = unsafe { &*snapshot };
-    let mut failed = false;
-    for entry in &snapshot.entries {
-        match call_one(thread, entry, site, parent, args, Phase::Entry, redirect) {
-            Outcome::Ran if entry.bits & SnapEntry::EXIT != 0 => owe(entry.owed()),
-            Outcome::Ran | Outcome::Skipped => {}
-            Outcome::Panicked => failed = true,
+    if !snapshot.is_null() {
+        // SAFETY: as in `enter`.
+        let snapshot = unsafe { &*snapshot };
+        for entry in &snapshot.entries {
+            if call_one(thread, entry, site, parent, args, Phase::Entry, None) == Outcome::Ran
+                && entry.bits & SnapEntry::EXIT != 0
+            {
+                owe(entry.owed());
+            }
         }
     }
     drop(section);
-    if failed {
+    if thread.ftrace.panicked.get() {
         after_panic(thread);
     }
 }
@@ -324,7 +312,7 @@ fn run_entries(
 fn run_exits(
     thread: &ThreadState,
     site: &'static Site,
-    parent: Option<&'static Site>,
+    parent: *const Node,
     is_owed: impl Fn(Owed) -> bool,
 ) {
     let phase = if std::thread::panicking() {
@@ -334,47 +322,51 @@ fn run_exits(
     };
     let section = thread.reader.section();
     let snapshot = site.dispatch.load(Ordering::Acquire);
-    if snapshot.is_null() {
-        return;
-    }
-    // SAFETY: as in `run_entries`.
-    let snapshot = unsafe { &*snapshot };
-    let mut failed = false;
-    for entry in &snapshot.entries {
-        if entry.bits & SnapEntry::EXIT != 0
-            && is_owed(entry.owed())
-            && matches!(
-                call_one(thread, entry, site, parent, &[], phase, None),
-                Outcome::Panicked
-            )
-        {
-            failed = true;
+    if !snapshot.is_null() {
+        // SAFETY: as in `enter`.
+        let snapshot = unsafe { &*snapshot };
+        for entry in &snapshot.entries {
+            if entry.bits & SnapEntry::EXIT != 0 && is_owed(entry.owed()) {
+                call_one(thread, entry, site, parent, &[], phase, None);
+            }
         }
     }
     drop(section);
-    if failed {
-        after_panic(thread);
-    }
 }
 
-/// A callback panicked: its ops is already disabled; remove it now unless this thread is inside a
-/// section (then the next writer does).
+/// A callback panicked (its ops is already disabled): remove the ops now, unless this thread is still
+/// inside a section (then the outermost call, or the next writer, does).
 #[cold]
+#[inline(never)]
 fn after_panic(thread: &ThreadState) {
     if !thread.reader.in_section() {
+        thread.ftrace.panicked.set(false);
         registry::process_pending();
     }
 }
 
-/// The direct path: one ops with only an entry callback. Returns whether it panicked.
+/// Records a panicking callback: disable its ops and remember to remove it after the section.
+#[cold]
+#[inline(never)]
+fn failed(
+    thread: &ThreadState,
+    entry: &SnapEntry,
+    site: &Site,
+    payload: &(dyn std::any::Any + Send),
+) {
+    registry::fail(&entry.ops, site, payload);
+    thread.ftrace.panicked.set(true);
+}
+
+/// The direct path: one ops with only an entry callback.
 #[inline(always)]
-fn call_direct(entry: &SnapEntry, site: &'static Site, parent: Option<&'static Site>) -> bool {
+fn call_direct(thread: &ThreadState, entry: &SnapEntry, site: &'static Site, parent: *const Node) {
     let ops = &*entry.ops;
     let Some(callback) = ops.entry.as_deref() else {
-        return false;
+        return;
     };
     if ops.is_disabled() {
-        return false;
+        return;
     }
     let call = Call {
         site,
@@ -384,15 +376,12 @@ fn call_direct(entry: &SnapEntry, site: &'static Site, parent: Option<&'static S
         phase: Phase::Entry,
         redirect: None,
     };
-    match catch_unwind(AssertUnwindSafe(|| callback(&call))) {
-        Ok(()) => false,
-        Err(payload) => {
-            registry::fail(&entry.ops, site, payload.as_ref());
-            true
-        }
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&call))) {
+        failed(thread, entry, site, payload.as_ref());
     }
 }
 
+#[derive(PartialEq, Eq)]
 enum Outcome {
     Skipped,
     Ran,
@@ -405,7 +394,7 @@ fn call_one(
     thread: &ThreadState,
     entry: &SnapEntry,
     site: &'static Site,
-    parent: Option<&'static Site>,
+    parent: *const Node,
     args: &[Arg<'_>],
     phase: Phase,
     redirect: Option<&ErasedSlot>,
@@ -444,7 +433,7 @@ fn call_one(
     match result {
         Ok(()) => Outcome::Ran,
         Err(payload) => {
-            registry::fail(&entry.ops, site, payload.as_ref());
+            failed(thread, entry, site, payload.as_ref());
             Outcome::Panicked
         }
     }
@@ -475,9 +464,13 @@ impl Drop for AsyncGuard {
         if let Some(site) = self.site {
             let owed = std::mem::take(&mut self.owed);
             if !owed.is_empty() {
-                thread::with(|thread| {
-                    run_exits(thread, site, thread.ftrace.top(), |key| owed.contains(&key));
+                let thread = thread::current();
+                run_exits(thread, site, thread.ftrace.current.get(), |key| {
+                    owed.contains(&key)
                 });
+                if thread.ftrace.panicked.get() {
+                    after_panic(thread);
+                }
             }
         }
     }
@@ -490,10 +483,9 @@ impl Drop for AsyncGuard {
 #[inline(never)]
 pub fn enter_async(site: &'static Site, args: &[Arg<'_>]) -> AsyncGuard {
     let mut owed = Vec::new();
-    thread::with(|thread| {
-        run_entries(thread, site, thread.ftrace.top(), args, None, |o| {
-            owed.push(o)
-        });
+    let thread = thread::current();
+    run_entries(thread, site, thread.ftrace.current.get(), args, |o| {
+        owed.push(o)
     });
     AsyncGuard {
         site: Some(site),

@@ -121,6 +121,8 @@ pub(crate) struct FtraceThread {
     running: SmallStack<*const OpsInner, 8>,
     /// Held by [`recursion_trylock`](super::recursion_trylock).
     user_lock: Cell<bool>,
+    /// A callback panicked inside a section; its ops is removed once the thread is out of sections.
+    pub(crate) panicked: Cell<bool>,
 }
 
 impl FtraceThread {
@@ -130,15 +132,8 @@ impl FtraceThread {
             owed: SmallStack::new(),
             running: SmallStack::new(),
             user_lock: Cell::new(false),
+            panicked: Cell::new(false),
         }
-    }
-
-    /// The innermost hooked function this thread is in.
-    #[inline(always)]
-    pub(crate) fn top(&self) -> Option<&'static Site> {
-        let node = self.current.get();
-        // SAFETY: every node in the chain is alive: it is unlinked before its frame ends.
-        (!node.is_null()).then(|| unsafe { (*node).site })
     }
 
     /// The hooked functions this thread is inside, outermost first.

@@ -34,7 +34,8 @@ impl World {
     fn read(&self) {
         let record = self.domain.acquire_record();
         assert_eq!(self.domain.mode(), Mode::Fence);
-        self.domain.enter(record, Mode::Fence);
+        let seq = record.seq.load(Ordering::Relaxed) + 1;
+        Domain::enter(record, seq, Mode::Fence);
         let slot = self.current.load(Ordering::Acquire);
         assert!(
             !self.freed[slot].load(Ordering::Relaxed),
@@ -45,7 +46,7 @@ impl World {
             !self.freed[slot].load(Ordering::Relaxed),
             "use after free of slot {slot}"
         );
-        self.domain.exit(record, Mode::Fence);
+        Domain::exit(record, seq + 1, Mode::Fence);
         self.domain.release_record(record);
     }
 

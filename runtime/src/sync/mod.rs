@@ -8,17 +8,18 @@
 //!
 //! # Design (liburcu "memb" flavour)
 //!
-//! Each thread owns a [`Record`] in a lock-free, grow-only list of the domain. Entering the outermost
-//! section stores the domain's current *grace-period number* into the record; leaving stores `0`. Both
-//! are plain (relaxed) stores to a cache line that only this thread writes, plus a compiler fence: no
-//! fence instruction and no shared write, which is what keeps a hooked call at a nanosecond or two and
-//! lets threads scale.
+//! Each thread owns a [`Record`] in a lock-free, grow-only list of the domain, holding the thread's
+//! *section sequence number*: odd while the thread is inside its outermost section, even outside, and
+//! incremented on every entry and exit. Both are plain (relaxed) stores of a thread-local counter to a
+//! cache line that only this thread writes, plus a compiler fence: no fence instruction, no shared read
+//! or write, which is what keeps a hooked call at a few nanoseconds and lets threads scale.
 //!
 //! The writer makes that sound with `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: after publishing,
-//! it issues the barrier (now every reader either has its record store visible to us, or will see the
-//! new pointer), advances the grace-period number, then waits for every record that is neither `0`
-//! (outside a section) nor the new number (entered after the barrier, so it holds the new pointer).
-//! A second barrier orders the readers' last accesses before whatever the writer does next (free).
+//! it issues the barrier (now every reader either has its entering store visible to us, or will see
+//! the new pointer), then, for every record it reads as odd, waits until the number changes: that
+//! section has ended (a later one began after the barrier and sees the new pointer). Because the number
+//! changes at every exit, a thread that enters sections back to back cannot starve the writer. A second
+//! barrier orders the readers' last accesses before whatever the writer does next (free).
 //!
 //! Where membarrier is unavailable (old kernel, valgrind, `TRACEHOOK_NO_MEMBARRIER=1`) readers use the
 //! classic protocol instead: a `SeqCst` fence after the entering store and a `Release` store to leave,
@@ -53,8 +54,8 @@ pub(crate) enum Mode {
 
 /// One thread's reader state, owned by that thread while `in_use`.
 pub(crate) struct Record {
-    /// 0 outside a read-side section, else the grace-period number seen on entering it.
-    ctr: AtomicU64,
+    /// The owner's section sequence number: odd inside its outermost section.
+    seq: AtomicU64,
     in_use: AtomicBool,
     /// Next record in the domain's list; written once before the record is published.
     next: AtomicPtr<Record>,
@@ -63,7 +64,6 @@ pub(crate) struct Record {
 /// A grace-period domain: a set of reader records and the writers that wait on them.
 pub(crate) struct Domain {
     records: AtomicPtr<Record>,
-    gp: AtomicU64,
     orphans: AtomicUsize,
     writers: Mutex<()>,
     mode: std::sync::atomic::AtomicU8,
@@ -75,7 +75,6 @@ impl Domain {
     pub(crate) const fn new() -> Self {
         Self {
             records: AtomicPtr::new(std::ptr::null_mut()),
-            gp: AtomicU64::new(1),
             orphans: AtomicUsize::new(0),
             writers: Mutex::new(()),
             mode: std::sync::atomic::AtomicU8::new(MODE_UNDECIDED),
@@ -87,7 +86,6 @@ impl Domain {
     pub(crate) fn new() -> Self {
         Self {
             records: AtomicPtr::new(std::ptr::null_mut()),
-            gp: AtomicU64::new(1),
             orphans: AtomicUsize::new(0),
             writers: Mutex::new(()),
             mode: std::sync::atomic::AtomicU8::new(MODE_UNDECIDED),
@@ -141,7 +139,7 @@ impl Domain {
             cursor = record.next.load(Ordering::Acquire);
         }
         let record = Box::into_raw(Box::new(Record {
-            ctr: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
             in_use: AtomicBool::new(true),
             next: AtomicPtr::new(std::ptr::null_mut()),
         }));
@@ -164,17 +162,18 @@ impl Domain {
 
     /// Gives a record back for another thread to reuse. The record must be outside any section.
     pub(crate) fn release_record(&self, record: &Record) {
-        debug_assert_eq!(record.ctr.load(Ordering::Relaxed), 0);
+        debug_assert_eq!(record.seq.load(Ordering::Relaxed) % 2, 0);
         record.in_use.store(false, Ordering::Release);
     }
 
-    /// Enters the outermost read-side section on `record` (nesting is the caller's business).
-    #[inline]
-    pub(crate) fn enter(&self, record: &Record, mode: Mode) {
-        // Relaxed: `gp` only orders against itself here; the barrier below or the writer's membarrier
-        // orders this store before the loads the section makes.
-        let gp = self.gp.load(Ordering::Relaxed);
-        record.ctr.store(gp, Ordering::Relaxed);
+    /// Enters the outermost read-side section on `record`: `seq` is the owner's next (odd) number.
+    /// Nesting is the caller's business.
+    #[inline(always)]
+    pub(crate) fn enter(record: &Record, seq: u64, mode: Mode) {
+        debug_assert_eq!(seq % 2, 1);
+        // Relaxed: the barrier below, or the writer's membarrier, orders this store before the loads
+        // the section makes.
+        record.seq.store(seq, Ordering::Relaxed);
         match mode {
             // The writer's membarrier acts as the full fence; we only stop the compiler from moving the
             // section's loads above the store.
@@ -183,17 +182,18 @@ impl Domain {
         }
     }
 
-    /// Leaves the outermost read-side section on `record`.
-    #[inline]
-    pub(crate) fn exit(&self, record: &Record, mode: Mode) {
+    /// Leaves the outermost read-side section on `record`: `seq` is the owner's next (even) number.
+    #[inline(always)]
+    pub(crate) fn exit(record: &Record, seq: u64, mode: Mode) {
+        debug_assert_eq!(seq % 2, 0);
         match mode {
             Mode::Membarrier => {
                 compiler_fence(Ordering::SeqCst);
                 // Relaxed: the writer's second membarrier orders our section before its frees.
-                record.ctr.store(0, Ordering::Relaxed);
+                record.seq.store(seq, Ordering::Relaxed);
             }
-            // Release pairs with the writer's Acquire load of `ctr`.
-            Mode::Fence => record.ctr.store(0, Ordering::Release),
+            // Release pairs with the writer's Acquire load of `seq`.
+            Mode::Fence => record.seq.store(seq, Ordering::Release),
         }
     }
 
@@ -220,20 +220,17 @@ impl Domain {
         let mode = self.mode();
         let _writers = self.writers.lock();
         self.full_barrier(mode);
-        // Relaxed: the barrier above already ordered our publication; the number is only compared.
-        let new_gp = self.gp.fetch_add(1, Ordering::Relaxed) + 1;
         let mut cursor = self.records.load(Ordering::Acquire);
         while !cursor.is_null() {
             // SAFETY: records live as long as the domain.
             let record = unsafe { &*cursor };
-            let mut backoff = Backoff::new();
-            loop {
-                // Acquire pairs with the Release exit store of the fence protocol.
-                let ctr = record.ctr.load(Ordering::Acquire);
-                if ctr == 0 || ctr >= new_gp {
-                    break;
+            // Acquire pairs with the Release exit store of the fence protocol.
+            let seen = record.seq.load(Ordering::Acquire);
+            if seen % 2 == 1 {
+                let mut backoff = Backoff::new();
+                while record.seq.load(Ordering::Acquire) == seen {
+                    backoff.wait();
                 }
-                backoff.wait();
             }
             cursor = record.next.load(Ordering::Acquire);
         }

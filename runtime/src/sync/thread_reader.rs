@@ -10,8 +10,10 @@ static GLOBAL: Domain = Domain::new();
 /// Has no destructor (see `crate::thread`); `tear_down` gives the record back at thread exit.
 pub(crate) struct ThreadReader {
     record: Cell<Option<&'static Record>>,
+    /// The record's sequence number (this thread is its only writer): odd inside the outermost
+    /// section, so it also tells whether a section is open (orphan sections included).
+    seq: Cell<u64>,
     mode: Cell<Mode>,
-    nesting: Cell<u32>,
     torn_down: Cell<bool>,
 }
 
@@ -19,33 +21,38 @@ impl ThreadReader {
     pub(crate) const fn new() -> Self {
         Self {
             record: Cell::new(None),
+            seq: Cell::new(0),
             mode: Cell::new(Mode::Fence),
-            nesting: Cell::new(0),
             torn_down: Cell::new(false),
         }
     }
 
-    /// Enters a (possibly nested) read-side section.
+    /// Enters a read-side section; returns whether this call opened the outermost one (pass it to
+    /// [`ThreadReader::unlock`]). Nested calls cost a load and a branch.
     #[inline(always)]
-    pub(crate) fn lock(&self) {
-        let nesting = self.nesting.get();
-        if nesting == 0 {
-            match self.record.get() {
-                Some(record) => GLOBAL.enter(record, self.mode.get()),
-                None => self.first_enter(),
-            }
+    pub(crate) fn lock(&self) -> bool {
+        let seq = self.seq.get();
+        if seq & 1 == 1 {
+            return false;
         }
-        self.nesting.set(nesting + 1);
+        match self.record.get() {
+            Some(record) => {
+                self.seq.set(seq + 1);
+                Domain::enter(record, seq + 1, self.mode.get());
+            }
+            None => self.first_enter(),
+        }
+        true
     }
 
-    /// Leaves a section entered with [`ThreadReader::lock`].
+    /// Leaves the section `lock` entered, if it opened the outermost one.
     #[inline(always)]
-    pub(crate) fn unlock(&self) {
-        let nesting = self.nesting.get() - 1;
-        self.nesting.set(nesting);
-        if nesting == 0 {
+    pub(crate) fn unlock(&self, opened: bool) {
+        if opened {
+            let seq = self.seq.get() + 1;
+            self.seq.set(seq);
             match self.record.get() {
-                Some(record) => GLOBAL.exit(record, self.mode.get()),
+                Some(record) => Domain::exit(record, seq, self.mode.get()),
                 None => GLOBAL.exit_orphan(),
             }
         }
@@ -54,12 +61,15 @@ impl ThreadReader {
     /// A scope guard for a section, which also leaves it when unwinding.
     #[inline(always)]
     pub(crate) fn section(&self) -> Section<'_> {
-        self.lock();
-        Section(self)
+        let opened = self.lock();
+        Section {
+            reader: self,
+            opened,
+        }
     }
 
     pub(crate) fn in_section(&self) -> bool {
-        self.nesting.get() != 0
+        self.seq.get() & 1 == 1
     }
 
     /// Whether the thread is exiting and its state was released (sections are then orphan sections).
@@ -74,32 +84,40 @@ impl ThreadReader {
     fn first_enter(&self) {
         if self.torn_down.get() {
             GLOBAL.enter_orphan();
+            self.seq.set(self.seq.get() + 1);
             return;
         }
         crate::thread::register_teardown();
         self.mode.set(GLOBAL.mode());
         let record = GLOBAL.acquire_record();
         self.record.set(Some(record));
-        GLOBAL.enter(record, self.mode.get());
+        // A reused record continues from its last (even) number, so a writer that saw it odd before
+        // sees a change.
+        let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed) + 1;
+        self.seq.set(seq);
+        Domain::enter(record, seq, self.mode.get());
     }
 
     /// Gives the record back; later sections on this thread are orphan sections.
     pub(crate) fn tear_down(&self) {
         self.torn_down.set(true);
         if let Some(record) = self.record.take() {
-            debug_assert_eq!(self.nesting.get(), 0, "thread torn down inside a section");
+            debug_assert!(!self.in_section(), "thread torn down inside a section");
             GLOBAL.release_record(record);
         }
     }
 }
 
 /// An entered read-side section; leaves it on drop.
-pub(crate) struct Section<'a>(&'a ThreadReader);
+pub(crate) struct Section<'a> {
+    reader: &'a ThreadReader,
+    opened: bool,
+}
 
 impl Drop for Section<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.0.unlock();
+        self.reader.unlock(self.opened);
     }
 }
 
