@@ -151,8 +151,8 @@ pub struct Guard {
     /// path stores one byte).
     hooked: bool,
     node: MaybeUninit<Node>,
-    /// How many exit callbacks this call owes (on the thread's owed stack).
-    owed: u32,
+    /// How many exit callbacks this call owes (on the thread's owed stack); written with the node.
+    owed: MaybeUninit<u32>,
     _pinned: PhantomPinned,
 }
 
@@ -164,7 +164,7 @@ impl Guard {
         Self {
             hooked: false,
             node: MaybeUninit::uninit(),
-            owed: 0,
+            owed: MaybeUninit::uninit(),
             _pinned: PhantomPinned,
         }
     }
@@ -175,6 +175,14 @@ impl Guard {
         debug_assert!(self.hooked);
         // SAFETY: `hooked` is set only after `enter` wrote the node.
         unsafe { self.node.assume_init_ref() }
+    }
+
+    /// The exits owed; only after `enter`.
+    #[inline(always)]
+    fn owed(&self) -> u32 {
+        debug_assert!(self.hooked);
+        // SAFETY: `hooked` is set only after `enter` wrote `owed`.
+        unsafe { self.owed.assume_init() }
     }
 }
 
@@ -188,7 +196,7 @@ impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
         if self.hooked {
-            if self.owed == 0 {
+            if self.owed() == 0 {
                 thread::current().ftrace.current.set(self.node().prev);
             } else {
                 exit(self);
@@ -228,7 +236,7 @@ pub fn enter(
         }
     }
     thread.reader.unlock(opened);
-    guard.owed = owed;
+    guard.owed.write(owed);
     let node = guard.node.write(Node { site, prev });
     guard.hooked = true;
     // The guard is pinned and unlinks itself in `drop`, so the chain never points to a dead node.
@@ -270,7 +278,7 @@ fn exit(guard: &Guard) {
     ftrace.current.set(node.prev);
     let site = node.site;
     let end = ftrace.owed.len();
-    let start = end - guard.owed as usize;
+    let start = end - guard.owed() as usize;
     run_exits(thread, site, node.prev, |key| {
         (start..end).any(|i| ftrace.owed.get(i) == key)
     });
