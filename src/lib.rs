@@ -72,20 +72,132 @@
     clippy::print_stderr
 )]
 
-pub use tracehook_macros::{notrace, traceable};
+pub use tracehook_macros::{eventhandler_declare, eventhandler_list_define, notrace, traceable};
 
 /// The README's examples, compiled and run as doc tests so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
-pub use tracehook_runtime::ftrace;
+pub use tracehook_runtime::{eventhandler, ftrace};
 
 #[doc(hidden)]
 pub mod __private {
     pub use tracehook_runtime::__linkme as linkme;
+    pub use tracehook_runtime::eventhandler::STATIC_HANDLERS;
     pub use tracehook_runtime::ftrace::{
         Arg, ArgView, AsyncGuard, Guard, RedirectSlot, ViewDebug, ViewOpaque, enter, enter_async,
         instrument,
     };
     pub use tracehook_runtime::site::{SITES, Site};
+}
+
+/// Defines a static handler of `event` (FreeBSD's `EVENTHANDLER_DEFINE`): placed in a linker section
+/// at compile time, present at the list's first use, no code run before `main`. `arg` is a
+/// `&'static` reference passed to the handler as is: `handler(arg, args..)`.
+///
+/// ```
+/// use tracehook::{eventhandler_declare, eventhandler_define, eventhandler_invoke};
+/// use tracehook::eventhandler::PRI_FIRST;
+/// use std::sync::atomic::{AtomicI32, Ordering};
+///
+/// eventhandler_declare!(shutdown_pre_sync, fn(howto: i32));
+/// static LAST_HOWTO: AtomicI32 = AtomicI32::new(0);
+/// fn remember(last: &AtomicI32, howto: i32) {
+///     last.store(howto, Ordering::Relaxed);
+/// }
+/// eventhandler_define!(shutdown_pre_sync, remember, &LAST_HOWTO, PRI_FIRST);
+///
+/// eventhandler_invoke!(shutdown_pre_sync, 8);
+/// assert_eq!(LAST_HOWTO.load(Ordering::Relaxed), 8);
+/// ```
+#[macro_export]
+macro_rules! eventhandler_define {
+    ($event:ident, $handler:expr, $arg:expr, $priority:expr $(,)?) => {
+        const _: () = {
+            unsafe fn __tracehook_call(_: *const (), args: *const ()) -> bool {
+                // SAFETY: the list only calls this thunk with its own `Args` (the signature is
+                // checked against this event's when the list takes the handler).
+                let args =
+                    unsafe { &*args.cast::<<$event as $crate::eventhandler::Event>::Args<'_>>() };
+                $crate::eventhandler::HandlerOutput::is_stop(
+                    &<$event as $crate::eventhandler::AcceptsWith<_, _>>::call_with(
+                        &$handler, $arg, args,
+                    ),
+                )
+            }
+            #[$crate::__private::linkme::distributed_slice($crate::__private::STATIC_HANDLERS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static __TRACEHOOK_STATIC_HANDLER: $crate::eventhandler::StaticHandler =
+                $crate::eventhandler::StaticHandler::__new(
+                    <$event as $crate::eventhandler::Event>::NAME,
+                    <$event as $crate::eventhandler::Event>::signature_id,
+                    <$event as $crate::eventhandler::Event>::SIGNATURE,
+                    $priority,
+                    __tracehook_call,
+                    ::core::file!(),
+                    ::core::line!(),
+                );
+        };
+    };
+}
+
+/// Registers a handler and returns its [`Tag`](eventhandler::Tag) (FreeBSD's `EVENTHANDLER_REGISTER`):
+/// `eventhandler_register!(event, |args..| .., priority)` with a closure owning its state, or
+/// `eventhandler_register!(event, handler, arg, priority)` calling `handler(&arg, args..)`.
+#[macro_export]
+macro_rules! eventhandler_register {
+    ($event:ident, $closure:expr, $priority:expr $(,)?) => {
+        $event::list().register($event::__closure($closure), $priority)
+    };
+    ($event:ident, $handler:expr, $arg:expr, $priority:expr $(,)?) => {{
+        let (handler, arg) = $event::__with($handler, $arg);
+        $event::list().register_with(handler, arg, $priority)
+    }};
+}
+
+/// Calls every handler of the event found by its name (FreeBSD's `EVENTHANDLER_INVOKE`); returns an
+/// [`Invoked`](eventhandler::Invoked). The name is looked up once per call site.
+#[macro_export]
+macro_rules! eventhandler_invoke {
+    ($event:ident $(, $arg:expr)* $(,)?) => {{
+        static __TRACEHOOK_LIST: ::std::sync::OnceLock<
+            &'static $crate::eventhandler::TypedList<$event>,
+        > = ::std::sync::OnceLock::new();
+        __TRACEHOOK_LIST
+            .get_or_init($crate::eventhandler::__list::<$event>)
+            .invoke(($($arg,)*))
+    }};
+}
+
+/// Calls every handler of a list defined with `eventhandler_list_define!`, without any name lookup
+/// (FreeBSD's `EVENTHANDLER_DIRECT_INVOKE`); an empty list costs one load.
+#[macro_export]
+macro_rules! eventhandler_direct_invoke {
+    ($event:ident $(, $arg:expr)* $(,)?) => {
+        $event::list().invoke(($($arg,)*))
+    };
+}
+
+/// Removes a handler and waits until it is running nowhere (FreeBSD's `EVENTHANDLER_DEREGISTER`);
+/// without a tag, removes every handler. Returns a `Result`.
+#[macro_export]
+macro_rules! eventhandler_deregister {
+    ($event:ident, $tag:expr $(,)?) => {
+        $event::list().deregister(::core::option::Option::Some($tag))
+    };
+    ($event:ident $(,)?) => {
+        $event::list().deregister(::core::option::Option::None)
+    };
+}
+
+/// Removes a handler without waiting (FreeBSD's `EVENTHANDLER_DEREGISTER_NOWAIT`); usable from
+/// inside the list's own handlers. Returns a `Result`.
+#[macro_export]
+macro_rules! eventhandler_deregister_nowait {
+    ($event:ident, $tag:expr $(,)?) => {
+        $event::list().deregister_nowait(::core::option::Option::Some($tag))
+    };
+    ($event:ident $(,)?) => {
+        $event::list().deregister_nowait(::core::option::Option::None)
+    };
 }

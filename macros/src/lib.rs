@@ -8,6 +8,7 @@
 )]
 
 mod attr;
+mod event;
 mod expand;
 mod item_fn;
 mod print;
@@ -28,4 +29,21 @@ pub fn notrace(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::notrace(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Declares an event: `eventhandler_declare!(name, fn(arg: Type, ..))` or with `-> ControlFlow<()>`
+/// for a stoppable event (FreeBSD's `EVENTHANDLER_DECLARE`). See `tracehook::eventhandler`.
+#[proc_macro]
+pub fn eventhandler_declare(input: TokenStream) -> TokenStream {
+    let declaration = syn::parse_macro_input!(input as event::Declaration);
+    event::declare(declaration).into()
+}
+
+/// Declares an event whose list the program invokes directly (FreeBSD's `EVENTHANDLER_LIST_DEFINE`):
+/// the same as `eventhandler_declare!`, whose `name::list()` is the list `eventhandler_direct_invoke!`
+/// uses without a name lookup.
+#[proc_macro]
+pub fn eventhandler_list_define(input: TokenStream) -> TokenStream {
+    let declaration = syn::parse_macro_input!(input as event::Declaration);
+    event::declare(declaration).into()
 }

@@ -10,6 +10,8 @@
 )]
 
 #[cfg(not(loom))]
+pub mod eventhandler;
+#[cfg(not(loom))]
 pub mod ftrace;
 #[cfg(not(loom))]
 pub mod site;

@@ -39,6 +39,10 @@ pub(crate) mod shim;
 use shim::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Mutex, fence};
 use std::sync::atomic::{Ordering, compiler_fence};
 
+/// How many nested "running" marks a thread keeps in its record; deeper nesting uses the caller's
+/// shared fallback counter.
+pub(crate) const RUNNING_SLOTS: usize = 8;
+
 const MODE_UNDECIDED: u8 = 0;
 const MODE_MEMBARRIER: u8 = 1;
 const MODE_FENCE: u8 = 2;
@@ -56,6 +60,9 @@ pub(crate) enum Mode {
 pub(crate) struct Record {
     /// The owner's section sequence number: odd inside its outermost section.
     seq: AtomicU64,
+    /// What the owner is running (event handlers, by address), innermost last; 0 when free. Written
+    /// only by the owner, read by writers waiting for one handler ([`Domain::wait_not_running`]).
+    running: [AtomicUsize; RUNNING_SLOTS],
     in_use: AtomicBool,
     /// Next record in the domain's list; written once before the record is published.
     next: AtomicPtr<Record>,
@@ -140,6 +147,7 @@ impl Domain {
         }
         let record = Box::into_raw(Box::new(Record {
             seq: AtomicU64::new(0),
+            running: std::array::from_fn(|_| AtomicUsize::new(0)),
             in_use: AtomicBool::new(true),
             next: AtomicPtr::new(std::ptr::null_mut()),
         }));
@@ -241,6 +249,92 @@ impl Domain {
         self.full_barrier(mode);
     }
 
+    /// Marks `key` as running in slot `depth` of `record` (the owner's call), ordered before the
+    /// caller's next loads (the check that the thing is still wanted).
+    #[inline(always)]
+    pub(crate) fn begin_running(record: &Record, depth: usize, key: usize, mode: Mode) {
+        // Relaxed + fence: the same protocol as `enter`.
+        record.running[depth].store(key, Ordering::Relaxed);
+        match mode {
+            Mode::Membarrier => compiler_fence(Ordering::SeqCst),
+            Mode::Fence => fence(Ordering::SeqCst),
+        }
+    }
+
+    /// Clears slot `depth`: everything the owner did while running happens before a waiter returns.
+    #[inline(always)]
+    pub(crate) fn end_running(record: &Record, depth: usize) {
+        // Release pairs with the Acquire loads in `wait_not_running`.
+        record.running[depth].store(0, Ordering::Release);
+    }
+
+    /// Waits until no thread has `key` in a running slot, and until `overflow` (the count of runs
+    /// too deeply nested for a slot) is zero. The caller has already made sure no new run of `key`
+    /// starts (it set a flag the runner checks after marking itself). Waits for nothing else.
+    pub(crate) fn wait_not_running(&self, key: usize, overflow: &AtomicUsize) {
+        let mode = self.mode();
+        self.full_barrier(mode);
+        let mut cursor = self.records.load(Ordering::Acquire);
+        while !cursor.is_null() {
+            // SAFETY: records live as long as the domain.
+            let record = unsafe { &*cursor };
+            for slot in &record.running {
+                let mut backoff = Backoff::new();
+                while slot.load(Ordering::Acquire) == key {
+                    backoff.wait();
+                }
+            }
+            cursor = record.next.load(Ordering::Acquire);
+        }
+        let mut backoff = Backoff::new();
+        while overflow.load(Ordering::Acquire) != 0 {
+            backoff.wait();
+        }
+        fence(Ordering::SeqCst);
+    }
+
+    /// Starts a grace period without waiting for it: the token remembers which readers were inside a
+    /// section. [`Domain::grace_elapsed`] tells, without blocking, when all of them have left.
+    pub(crate) fn start_grace(&self) -> GraceToken {
+        // No writers' lock: this is called from inside handlers, where waiting for a writer that
+        // waits for this thread's section would deadlock. Scanning needs no exclusion.
+        let mode = self.mode();
+        self.full_barrier(mode);
+        let mut inside = Vec::new();
+        let mut cursor = self.records.load(Ordering::Acquire);
+        while !cursor.is_null() {
+            // SAFETY: records live as long as the domain.
+            let record = unsafe { &*cursor };
+            let seen = record.seq.load(Ordering::Acquire);
+            if seen % 2 == 1 {
+                inside.push((cursor.cast_const(), seen));
+            }
+            cursor = record.next.load(Ordering::Acquire);
+        }
+        GraceToken {
+            inside,
+            orphans: self.orphans.load(Ordering::Acquire) != 0,
+        }
+    }
+
+    /// Whether the grace period `token` started has ended (then what was unpublished before it
+    /// started can be freed). Never blocks.
+    pub(crate) fn grace_elapsed(&self, token: &mut GraceToken) -> bool {
+        token.inside.retain(|&(record, seen)| {
+            // SAFETY: records live as long as the domain.
+            unsafe { &*record }.seq.load(Ordering::Acquire) == seen
+        });
+        if token.orphans {
+            token.orphans = self.orphans.load(Ordering::Acquire) != 0;
+        }
+        if token.inside.is_empty() && !token.orphans {
+            self.full_barrier(self.mode());
+            true
+        } else {
+            false
+        }
+    }
+
     fn full_barrier(&self, mode: Mode) {
         if mode == Mode::Membarrier && membarrier::barrier() {
             return;
@@ -251,6 +345,16 @@ impl Domain {
         fence(Ordering::SeqCst);
     }
 }
+
+/// A grace period started by [`Domain::start_grace`]: the readers it still waits for.
+pub(crate) struct GraceToken {
+    inside: Vec<(*const Record, u64)>,
+    orphans: bool,
+}
+
+// SAFETY: the record pointers are only read through (records live as long as the domain and are
+// shared by design); the token may be checked on any thread.
+unsafe impl Send for GraceToken {}
 
 impl Default for Domain {
     fn default() -> Self {
@@ -274,4 +378,6 @@ mod loom_tests;
 #[cfg(not(loom))]
 mod thread_reader;
 #[cfg(not(loom))]
-pub(crate) use thread_reader::{ThreadReader, in_read_section, synchronize};
+pub(crate) use thread_reader::{
+    ThreadReader, grace_elapsed, in_read_section, start_grace, synchronize, wait_not_running,
+};

@@ -1,6 +1,6 @@
 //! The process-wide domain and each thread's handle on it.
 
-use super::{Domain, Mode, Record};
+use super::{Domain, GraceToken, Mode, RUNNING_SLOTS, Record};
 use std::cell::Cell;
 
 /// The domain shared by ftrace dispatch and event-handler lists.
@@ -15,6 +15,8 @@ pub(crate) struct ThreadReader {
     seq: Cell<u64>,
     mode: Cell<Mode>,
     torn_down: Cell<bool>,
+    /// How many running marks are set (see [`ThreadReader::begin_running`]).
+    running: Cell<usize>,
 }
 
 impl ThreadReader {
@@ -24,6 +26,7 @@ impl ThreadReader {
             seq: Cell::new(0),
             mode: Cell::new(Mode::Fence),
             torn_down: Cell::new(false),
+            running: Cell::new(0),
         }
     }
 
@@ -70,6 +73,45 @@ impl ThreadReader {
 
     pub(crate) fn in_section(&self) -> bool {
         self.seq.get() & 1 == 1
+    }
+
+    /// Marks `key` as running on this thread; must be inside a section. Returns `false` when the
+    /// mark could not be recorded (nesting deeper than the record's slots, or an orphan thread): the
+    /// caller then counts the run in its shared fallback counter.
+    #[inline(always)]
+    pub(crate) fn begin_running(&self, key: usize) -> bool {
+        let depth = self.running.get();
+        self.running.set(depth + 1);
+        match self.record.get() {
+            Some(record) if depth < RUNNING_SLOTS => {
+                Domain::begin_running(record, depth, key, self.mode.get());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends the innermost mark set by [`ThreadReader::begin_running`].
+    #[inline(always)]
+    pub(crate) fn end_running(&self) {
+        let depth = self.running.get() - 1;
+        self.running.set(depth);
+        if depth < RUNNING_SLOTS
+            && let Some(record) = self.record.get()
+        {
+            Domain::end_running(record, depth);
+        }
+    }
+
+    /// The keys this thread is running, innermost last (only those that got a slot).
+    pub(crate) fn running_keys(&self) -> Vec<usize> {
+        let depth = self.running.get().min(RUNNING_SLOTS);
+        match self.record.get() {
+            Some(record) => (0..depth)
+                .map(|i| record.running[i].load(std::sync::atomic::Ordering::Relaxed))
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     /// Whether the thread is exiting and its state was released (sections are then orphan sections).
@@ -134,4 +176,19 @@ pub(crate) fn synchronize() {
         "synchronize() inside a read-side section"
     );
     GLOBAL.synchronize();
+}
+
+/// Waits until no thread runs `key` (see [`Domain::wait_not_running`]).
+pub(crate) fn wait_not_running(key: usize, overflow: &std::sync::atomic::AtomicUsize) {
+    GLOBAL.wait_not_running(key, overflow);
+}
+
+/// Starts a grace period without waiting (see [`Domain::start_grace`]).
+pub(crate) fn start_grace() -> GraceToken {
+    GLOBAL.start_grace()
+}
+
+/// Whether the grace period of `token` has ended; never blocks.
+pub(crate) fn grace_elapsed(token: &mut GraceToken) -> bool {
+    GLOBAL.grace_elapsed(token)
 }

@@ -1,0 +1,558 @@
+//! One event's handler list: entries sorted by (priority, registration order), published as an
+//! immutable snapshot.
+
+use super::statics::STATIC_HANDLERS;
+use super::{Accepts, AcceptsWith, Error, Event, HandlerOutput};
+use crate::sync::{self, GraceToken};
+use crate::thread;
+use parking_lot::Mutex;
+use std::any::TypeId;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+/// Calls an entry: `data` is the entry's handler (or null for static ones), `args` the invoke's
+/// `E::Args`; returns whether the invoke stops.
+pub(crate) type Thunk = unsafe fn(data: *const (), args: *const ()) -> bool;
+
+/// One registered handler.
+pub(crate) struct Entry {
+    list: *const EventHandlerList,
+    id: u64,
+    priority: i32,
+    order: u64,
+    call: Thunk,
+    /// The handler's boxed state; taken (and dropped) by a waiting deregister, else by `Drop`.
+    data: AtomicPtr<()>,
+    drop_data: Option<unsafe fn(*mut ())>,
+    removed: AtomicBool,
+    /// Runs nested too deeply for a slot in the thread's record (rare).
+    overflow: AtomicUsize,
+}
+
+// SAFETY: `data` is a `Send + Sync` handler (enforced by the typed registration functions) or null;
+// `list` points to a leaked, immortal list.
+unsafe impl Send for Entry {}
+// SAFETY: as above; all mutation is through atomics.
+unsafe impl Sync for Entry {}
+
+impl Entry {
+    /// Drops the handler's state, once.
+    fn drop_data(&self) {
+        let data = self.data.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if let (false, Some(drop_data)) = (data.is_null(), self.drop_data) {
+            // SAFETY: `data` was made by `Box::into_raw` of the type `drop_data` expects, and the swap
+            // above hands it to exactly one caller.
+            unsafe { drop_data(data) };
+        }
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.drop_data();
+    }
+}
+
+struct Snapshot {
+    entries: Box<[Arc<Entry>]>,
+}
+
+struct State {
+    entries: Vec<Arc<Entry>>,
+    next_order: u64,
+    /// Unpublished snapshots, each freed once the grace period started after it was unpublished
+    /// has elapsed.
+    garbage: Vec<(GraceToken, Box<Snapshot>)>,
+}
+
+/// The handler list of one event name (FreeBSD's `struct eventhandler_list`). Lists live for the
+/// whole program.
+pub struct EventHandlerList {
+    name: &'static str,
+    signature: TypeId,
+    signature_text: &'static str,
+    /// Null when there are no handlers: invokes return before entering a read-side section.
+    snapshot: AtomicPtr<Snapshot>,
+    state: Mutex<State>,
+}
+
+/// Identifies one registration (FreeBSD's `eventhandler_tag`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    list: *const EventHandlerList,
+    id: u64,
+}
+
+// SAFETY: a tag is an identity (the list's address and a number); it is never dereferenced except to
+// read the immortal list's name.
+unsafe impl Send for Tag {}
+// SAFETY: as above.
+unsafe impl Sync for Tag {}
+
+impl Tag {
+    fn list_name(&self) -> &'static str {
+        // SAFETY: lists are leaked and never freed; a tag is only made from a live list.
+        unsafe { (*self.list).name }
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tag({}#{})", self.list_name(), self.id)
+    }
+}
+
+/// What an invoke did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Invoked {
+    /// How many handlers were called.
+    pub called: usize,
+    /// Whether a handler stopped the invoke (`ControlFlow::Break`).
+    pub stopped: bool,
+}
+
+static LISTS: Mutex<Vec<&'static EventHandlerList>> = Mutex::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn find(name: &str) -> Option<&'static EventHandlerList> {
+    LISTS.lock().iter().copied().find(|list| list.name == name)
+}
+
+/// The list `name`, created (with its static handlers) if it does not exist yet.
+pub(crate) fn get_or_create(
+    name: &'static str,
+    signature: TypeId,
+    signature_text: &'static str,
+) -> Result<&'static EventHandlerList, Error> {
+    let mut lists = LISTS.lock();
+    if let Some(list) = lists.iter().copied().find(|list| list.name == name) {
+        return list.check(signature, signature_text).map(|()| list);
+    }
+    let list: &'static EventHandlerList = Box::leak(Box::new(EventHandlerList {
+        name,
+        signature,
+        signature_text,
+        snapshot: AtomicPtr::new(std::ptr::null_mut()),
+        state: Mutex::new(State {
+            entries: Vec::new(),
+            next_order: 0,
+            garbage: Vec::new(),
+        }),
+    }));
+    let mut statics: Vec<_> = STATIC_HANDLERS
+        .iter()
+        .filter(|handler| handler.name == name)
+        .collect();
+    statics.sort_by_key(|handler| (handler.file, handler.line));
+    for handler in &statics {
+        if (handler.signature)() != signature {
+            return Err(Error::WrongType {
+                list: name,
+                expected: signature_text,
+                found: handler.signature_text,
+            });
+        }
+    }
+    {
+        let mut state = list.state.lock();
+        for handler in statics {
+            list.insert(
+                &mut state,
+                handler.priority,
+                handler.call,
+                std::ptr::null_mut(),
+                None,
+            );
+        }
+        list.publish(&mut state);
+    }
+    lists.push(list);
+    Ok(list)
+}
+
+impl EventHandlerList {
+    /// The event's name.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The handler signature, as declared.
+    #[must_use]
+    pub fn signature(&self) -> &'static str {
+        self.signature_text
+    }
+
+    /// How many handlers are registered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.state.lock().entries.len()
+    }
+
+    /// Whether no handler is registered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.load(Ordering::Acquire).is_null()
+    }
+
+    fn check(&self, signature: TypeId, found: &'static str) -> Result<(), Error> {
+        if signature == self.signature {
+            Ok(())
+        } else {
+            Err(Error::WrongType {
+                list: self.name,
+                expected: self.signature_text,
+                found,
+            })
+        }
+    }
+
+    /// This list with the handler type of event `E`.
+    ///
+    /// # Errors
+    /// [`Error::WrongType`] when `E`'s signature is not the list's.
+    pub fn typed<E: Event>(&'static self) -> Result<&'static TypedList<E>, Error> {
+        self.check(E::signature_id(), E::SIGNATURE)?;
+        // SAFETY: `TypedList<E>` is `repr(transparent)` over `EventHandlerList`.
+        Ok(unsafe { &*std::ptr::from_ref(self).cast::<TypedList<E>>() })
+    }
+
+    fn insert(
+        &self,
+        state: &mut State,
+        priority: i32,
+        call: Thunk,
+        data: *mut (),
+        drop_data: Option<unsafe fn(*mut ())>,
+    ) -> Tag {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let order = state.next_order;
+        state.next_order += 1;
+        let entry = Arc::new(Entry {
+            list: std::ptr::from_ref(self),
+            id,
+            priority,
+            order,
+            call,
+            data: AtomicPtr::new(data),
+            drop_data,
+            removed: AtomicBool::new(false),
+            overflow: AtomicUsize::new(0),
+        });
+        let position = state
+            .entries
+            .partition_point(|e| (e.priority, e.order) <= (priority, order));
+        state.entries.insert(position, entry);
+        Tag {
+            list: std::ptr::from_ref(self),
+            id,
+        }
+    }
+
+    /// Publishes the entries as a new snapshot; the old one waits for a grace period in `garbage`.
+    fn publish(&self, state: &mut State) {
+        let next = if state.entries.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            Box::into_raw(Box::new(Snapshot {
+                entries: state.entries.clone().into_boxed_slice(),
+            }))
+        };
+        // Release: an invoker that loads the pointer (Acquire) sees the snapshot's contents.
+        let old = self.snapshot.swap(next, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: made by Box::into_raw above (in an earlier call), now unpublished.
+            let old = unsafe { Box::from_raw(old) };
+            state.garbage.push((sync::start_grace(), old));
+        }
+        Self::collect(state);
+    }
+
+    /// Frees the unpublished snapshots whose grace period has elapsed (never blocks).
+    fn collect(state: &mut State) {
+        state
+            .garbage
+            .retain_mut(|(token, _)| !sync::grace_elapsed(token));
+    }
+
+    pub(crate) fn register_raw(
+        &self,
+        priority: i32,
+        call: Thunk,
+        data: *mut (),
+        drop_data: unsafe fn(*mut ()),
+    ) -> Tag {
+        let mut state = self.state.lock();
+        let tag = self.insert(&mut state, priority, call, data, Some(drop_data));
+        self.publish(&mut state);
+        tag
+    }
+
+    fn check_tag(&self, tag: Tag) -> Result<(), Error> {
+        if std::ptr::eq(tag.list, self) {
+            Ok(())
+        } else {
+            Err(Error::ForeignTag {
+                list: self.name,
+                tag_list: tag.list_name(),
+            })
+        }
+    }
+
+    /// Takes the entries `which` selects out of the list and marks them removed.
+    fn take_out(
+        &self,
+        which: impl Fn(&Entry) -> bool,
+        tag: Option<Tag>,
+    ) -> Result<Vec<Arc<Entry>>, Error> {
+        let mut state = self.state.lock();
+        let (taken, kept): (Vec<_>, Vec<_>) =
+            state.entries.drain(..).partition(|entry| which(entry));
+        state.entries = kept;
+        if taken.is_empty() && tag.is_some() {
+            return Err(Error::UnknownTag { list: self.name });
+        }
+        for entry in &taken {
+            entry.removed.store(true, Ordering::SeqCst);
+        }
+        self.publish(&mut state);
+        Ok(taken)
+    }
+
+    /// Whether this thread is running one of this list's handlers, or the entry of `tag`, now.
+    fn running_here(&self, tag: Option<Tag>) -> bool {
+        thread::current()
+            .reader
+            .running_keys()
+            .into_iter()
+            .any(|key| {
+                // SAFETY: a key in this thread's running slots is an entry this thread is running:
+                // its snapshot is held by the enclosing invoke's section, so the entry is alive.
+                let entry = unsafe { &*(key as *const Entry) };
+                std::ptr::eq(entry.list, self) || tag.is_some_and(|t| t.id == entry.id)
+            })
+    }
+
+    /// Removes the handler and returns when it is running nowhere (FreeBSD's
+    /// `eventhandler_deregister`); `None` removes every handler.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTag`], [`Error::ForeignTag`], or [`Error::InsideHandler`] when called from a
+    /// handler of this list (use [`EventHandlerList::deregister_nowait`] there).
+    pub fn deregister(&self, tag: Option<Tag>) -> Result<(), Error> {
+        if let Some(tag) = tag {
+            self.check_tag(tag)?;
+        }
+        if self.running_here(tag) {
+            return Err(Error::InsideHandler { list: self.name });
+        }
+        let taken = self.take_out(|e| tag.is_none_or(|t| t.id == e.id), tag)?;
+        for entry in taken {
+            sync::wait_not_running(Arc::as_ptr(&entry) as usize, &entry.overflow);
+            entry.drop_data();
+        }
+        Ok(())
+    }
+
+    /// Removes the handler without waiting (FreeBSD's `eventhandler_deregister_nowait`): later
+    /// invokes do not call it; one running now finishes. Works from inside the list's handlers.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTag`], [`Error::ForeignTag`].
+    pub fn deregister_nowait(&self, tag: Option<Tag>) -> Result<(), Error> {
+        if let Some(tag) = tag {
+            self.check_tag(tag)?;
+        }
+        self.take_out(|e| tag.is_none_or(|t| t.id == e.id), tag)
+            .map(drop)
+    }
+
+    pub(crate) fn prune(&self) {
+        let mut state = self.state.lock();
+        if sync::in_read_section() {
+            Self::collect(&mut state);
+            return;
+        }
+        let garbage = std::mem::take(&mut state.garbage);
+        drop(state);
+        if !garbage.is_empty() {
+            sync::synchronize();
+        }
+        drop(garbage);
+    }
+
+    /// Calls every live handler with `args` (an `E::Args` of this list's signature).
+    ///
+    /// # Safety
+    /// `args` must point to a value of the `Args` type of this list's signature.
+    #[inline]
+    unsafe fn invoke_raw(&self, args: *const ()) -> Invoked {
+        // Lock-free emptiness check before any section.
+        if self.snapshot.load(Ordering::Relaxed).is_null() {
+            return Invoked::default();
+        }
+        let thread = thread::current();
+        let _section = thread.reader.section();
+        // Acquire pairs with the Release in `publish`.
+        let snapshot = self.snapshot.load(Ordering::Acquire);
+        if snapshot.is_null() {
+            return Invoked::default();
+        }
+        // SAFETY: unpublished snapshots are freed only after a grace period that started after they
+        // were unpublished; we are inside a section that began before this load.
+        let snapshot = unsafe { &*snapshot };
+        let mut invoked = Invoked::default();
+        for entry in &snapshot.entries {
+            // Relaxed: a cheap early skip; the check that counts is after the running mark.
+            if entry.removed.load(Ordering::Relaxed) {
+                continue;
+            }
+            let running = Running::begin(&thread.reader, entry);
+            // After the mark (with its barrier): a deregister that set `removed` before this load
+            // either sees our mark and waits, or we see `removed` here.
+            if entry.removed.load(Ordering::Relaxed) {
+                continue;
+            }
+            // SAFETY: `call` was made for this list's signature, `data` is the entry's handler
+            // (kept alive: `removed` is not set, and a waiting deregister sees our mark), and the
+            // caller guarantees `args`.
+            let stop = unsafe { (entry.call)(entry.data.load(Ordering::Relaxed), args) };
+            drop(running);
+            invoked.called += 1;
+            if stop {
+                invoked.stopped = true;
+                break;
+            }
+        }
+        invoked
+    }
+}
+
+impl fmt::Debug for EventHandlerList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventHandlerList")
+            .field("name", &self.name)
+            .field("signature", &self.signature_text)
+            .field("handlers", &self.len())
+            .finish()
+    }
+}
+
+/// The running mark of one handler call (cleared on return and on unwind).
+struct Running<'a> {
+    reader: &'a sync::ThreadReader,
+    entry: &'a Entry,
+    slotted: bool,
+}
+
+impl<'a> Running<'a> {
+    #[inline(always)]
+    fn begin(reader: &'a sync::ThreadReader, entry: &'a Entry) -> Self {
+        let slotted = reader.begin_running(std::ptr::from_ref(entry) as usize);
+        if !slotted {
+            entry.overflow.fetch_add(1, Ordering::SeqCst);
+        }
+        Self {
+            reader,
+            entry,
+            slotted,
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.slotted {
+            self.entry.overflow.fetch_sub(1, Ordering::Release);
+        }
+        self.reader.end_running();
+    }
+}
+
+/// An [`EventHandlerList`] with its handler type: the typed API the macros use.
+#[repr(transparent)]
+pub struct TypedList<E> {
+    list: EventHandlerList,
+    _event: PhantomData<fn(E)>,
+}
+
+impl<E: Event> TypedList<E> {
+    /// The untyped list.
+    #[must_use]
+    pub fn list(&self) -> &EventHandlerList {
+        &self.list
+    }
+
+    /// Registers a closure handler (FreeBSD's `eventhandler_register` with a closure owning its state).
+    pub fn register<F>(&self, handler: F, priority: i32) -> Tag
+    where
+        E: Accepts<F>,
+        F: Send + Sync + 'static,
+    {
+        unsafe fn call<E: Accepts<F>, F>(data: *const (), args: *const ()) -> bool {
+            // SAFETY: `data` is the `Box<F>` made below; `args` an `E::Args` (invoke's contract).
+            unsafe {
+                let handler = &*data.cast::<F>();
+                let args = &*args.cast::<E::Args<'_>>();
+                E::call(handler, args).is_stop()
+            }
+        }
+        unsafe fn drop_box<T>(data: *mut ()) {
+            // SAFETY: made by Box::into_raw::<T> below.
+            drop(unsafe { Box::from_raw(data.cast::<T>()) });
+        }
+        let data = Box::into_raw(Box::new(handler)).cast::<()>();
+        self.list
+            .register_raw(priority, call::<E, F>, data, drop_box::<F>)
+    }
+
+    /// Registers `handler`, called as `handler(&arg, args..)`; the entry owns `arg`.
+    pub fn register_with<A, F>(&self, handler: F, arg: A, priority: i32) -> Tag
+    where
+        E: AcceptsWith<A, F>,
+        A: Send + Sync + 'static,
+        F: Send + Sync + 'static,
+    {
+        unsafe fn call<E: AcceptsWith<A, F>, A, F>(data: *const (), args: *const ()) -> bool {
+            // SAFETY: `data` is the `Box<(F, A)>` made below; `args` an `E::Args`.
+            unsafe {
+                let (handler, arg) = &*data.cast::<(F, A)>();
+                let args = &*args.cast::<E::Args<'_>>();
+                E::call_with(handler, arg, args).is_stop()
+            }
+        }
+        unsafe fn drop_box<T>(data: *mut ()) {
+            // SAFETY: made by Box::into_raw::<T> below.
+            drop(unsafe { Box::from_raw(data.cast::<T>()) });
+        }
+        let data = Box::into_raw(Box::new((handler, arg))).cast::<()>();
+        self.list
+            .register_raw(priority, call::<E, A, F>, data, drop_box::<(F, A)>)
+    }
+
+    /// Calls every live handler, in priority order, with `args`.
+    #[inline]
+    pub fn invoke(&self, args: E::Args<'_>) -> Invoked {
+        // SAFETY: this list's signature is `E`'s (checked when the typed view was made).
+        unsafe { self.list.invoke_raw(std::ptr::from_ref(&args).cast()) }
+    }
+
+    /// See [`EventHandlerList::deregister`].
+    ///
+    /// # Errors
+    /// As [`EventHandlerList::deregister`].
+    pub fn deregister(&self, tag: Option<Tag>) -> Result<(), Error> {
+        self.list.deregister(tag)
+    }
+
+    /// See [`EventHandlerList::deregister_nowait`].
+    ///
+    /// # Errors
+    /// As [`EventHandlerList::deregister_nowait`].
+    pub fn deregister_nowait(&self, tag: Option<Tag>) -> Result<(), Error> {
+        self.list.deregister_nowait(tag)
+    }
+}
