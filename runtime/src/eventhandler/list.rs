@@ -440,6 +440,12 @@ impl fmt::Debug for EventHandlerList {
     }
 }
 
+impl<E: Event> fmt::Debug for TypedList<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.list, f)
+    }
+}
+
 /// The running mark of one handler call (cleared on return and on unwind).
 struct Running<'a> {
     reader: &'a sync::ThreadReader,

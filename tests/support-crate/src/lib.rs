@@ -28,3 +28,14 @@ impl Gauge {
         support_double(self.value)
     }
 }
+
+tracehook::eventhandler_declare!(pub support_event, fn(value: u32));
+
+/// What the support crate's static handler saw last.
+pub static SUPPORT_SEEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn remember(seen: &std::sync::atomic::AtomicU32, value: u32) {
+    seen.store(value, std::sync::atomic::Ordering::SeqCst);
+}
+
+tracehook::eventhandler_define!(support_event, remember, &SUPPORT_SEEN, 50);
