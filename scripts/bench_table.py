@@ -15,6 +15,21 @@ RATIOS = {
         ("traceable_off", "tracing_instrument_off", ""),
         ("traceable_on", "fastrace_on", ""),
     ],
+    "eventhandler": [
+        ("direct_invoke_8", "closure_loop_8", "<= 1.3"),
+        ("invoke_8", "closure_loop_8", "<= 1.5"),
+        ("mutex_vec_8", "closure_loop_8", ""),
+        ("direct_invoke_1", "closure_loop_1", ""),
+        ("invoke_1", "closure_loop_1", ""),
+    ],
+}
+
+# Ratios across groups: (group_a, id_a, group_b, id_b, target).
+CROSS = {
+    "eventhandler_mt": [
+        ("eventhandler_mt", "direct_invoke_8_x2", "eventhandler", "direct_invoke_8", "<= 1.2"),
+        ("eventhandler_mt", "mutex_vec_8_x2", "eventhandler_mt", "direct_invoke_8_x2", ">= 3"),
+    ],
 }
 
 
@@ -36,13 +51,21 @@ def main():
     print("|---|---:|")
     for name, ns in values.items():
         print(f"| `{name}` | {ns:.2f} ns |")
-    rows = [r for r in RATIOS.get(group, []) if r[0] in values and r[1] in values]
+    rows = [
+        (a, values[a], b, values[b], target)
+        for a, b, target in RATIOS.get(group, [])
+        if a in values and b in values
+    ]
+    for ga, a, gb, b, target in CROSS.get(group, []):
+        va, vb = medians(ga), medians(gb)
+        if a in va and b in vb:
+            rows.append((a, va[a], b, vb[b], target))
     if rows:
         print()
         print("| ratio | measured | target |")
         print("|---|---:|---|")
-        for a, b, target in rows:
-            print(f"| `{a} / {b}` | {values[a] / values[b]:.2f} | {target} |")
+        for a, va, b, vb, target in rows:
+            print(f"| `{a} / {b}` | {va / vb:.2f} | {target} |")
 
 
 if __name__ == "__main__":

@@ -56,8 +56,21 @@ impl Drop for Entry {
 }
 
 struct Snapshot {
-    entries: Box<[Arc<Entry>]>,
+    entries: Box<[Published]>,
 }
+
+/// An entry as invokes see it: what they call copied next to the entry that owns it.
+struct Published {
+    call: Thunk,
+    /// The entry's handler state (valid while the entry is not removed; see `Entry::data`).
+    data: *const (),
+    entry: Arc<Entry>,
+}
+
+// SAFETY: `data` is the entry's `Send + Sync` handler state (or null); the rest is `Send + Sync`.
+unsafe impl Send for Published {}
+// SAFETY: as above.
+unsafe impl Sync for Published {}
 
 struct State {
     entries: Vec<Arc<Entry>>,
@@ -257,7 +270,15 @@ impl EventHandlerList {
             std::ptr::null_mut()
         } else {
             Box::into_raw(Box::new(Snapshot {
-                entries: state.entries.clone().into_boxed_slice(),
+                entries: state
+                    .entries
+                    .iter()
+                    .map(|entry| Published {
+                        call: entry.call,
+                        data: entry.data.load(Ordering::Relaxed),
+                        entry: Arc::clone(entry),
+                    })
+                    .collect(),
             }))
         };
         // Release: an invoker that loads the pointer (Acquire) sees the snapshot's contents.
@@ -404,22 +425,21 @@ impl EventHandlerList {
         // were unpublished; we are inside a section that began before this load.
         let snapshot = unsafe { &*snapshot };
         let mut invoked = Invoked::default();
-        for entry in &snapshot.entries {
-            // Relaxed: a cheap early skip; the check that counts is after the running mark.
-            if entry.removed.load(Ordering::Relaxed) {
-                continue;
-            }
-            let running = Running::begin(&thread.reader, entry);
+        let mark = Running::reserve(&thread.reader);
+        for published in &snapshot.entries {
+            let entry = &*published.entry;
+            mark.set(entry);
             // After the mark (with its barrier): a deregister that set `removed` before this load
             // either sees our mark and waits, or we see `removed` here.
             if entry.removed.load(Ordering::Relaxed) {
+                mark.unset(entry);
                 continue;
             }
-            // SAFETY: `call` was made for this list's signature, `data` is the entry's handler
-            // (kept alive: `removed` is not set, and a waiting deregister sees our mark), and the
-            // caller guarantees `args`.
-            let stop = unsafe { (entry.call)(entry.data.load(Ordering::Relaxed), args) };
-            drop(running);
+            // SAFETY: `call` was made for this list's signature; `data` is alive (`removed` is not
+            // set, and a waiting deregister sees our mark before it drops it); the caller
+            // guarantees `args`.
+            let stop = unsafe { (published.call)(published.data, args) };
+            mark.unset(entry);
             invoked.called += 1;
             if stop {
                 invoked.stopped = true;
@@ -446,24 +466,41 @@ impl<E: Event> fmt::Debug for TypedList<E> {
     }
 }
 
-/// The running mark of one handler call (cleared on return and on unwind).
+/// The running mark of one invoke: a slot of the thread's record holding the entry being called
+/// (cleared on return and on unwind), or the entries' shared counters when no slot is free.
 struct Running<'a> {
     reader: &'a sync::ThreadReader,
-    entry: &'a Entry,
-    slotted: bool,
+    slot: Option<sync::RunningSlot>,
+    /// Without a slot: the entry whose shared counter is raised now (lowered on unwind too).
+    counted: std::cell::Cell<*const Entry>,
 }
 
 impl<'a> Running<'a> {
     #[inline(always)]
-    fn begin(reader: &'a sync::ThreadReader, entry: &'a Entry) -> Self {
-        let slotted = reader.begin_running(std::ptr::from_ref(entry) as usize);
-        if !slotted {
-            entry.overflow.fetch_add(1, Ordering::SeqCst);
-        }
+    fn reserve(reader: &'a sync::ThreadReader) -> Self {
         Self {
             reader,
-            entry,
-            slotted,
+            slot: reader.reserve_running(),
+            counted: std::cell::Cell::new(std::ptr::null()),
+        }
+    }
+
+    #[inline(always)]
+    fn set(&self, entry: &Entry) {
+        match &self.slot {
+            Some(slot) => slot.set(std::ptr::from_ref(entry) as usize),
+            None => {
+                entry.overflow.fetch_add(1, Ordering::SeqCst);
+                self.counted.set(entry);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn unset(&self, entry: &Entry) {
+        if self.slot.is_none() {
+            self.counted.set(std::ptr::null());
+            entry.overflow.fetch_sub(1, Ordering::Release);
         }
     }
 }
@@ -471,10 +508,14 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        if !self.slotted {
-            self.entry.overflow.fetch_sub(1, Ordering::Release);
+        let counted = self.counted.get();
+        if !counted.is_null() {
+            // SAFETY: the entry is in the snapshot this invoke's section keeps alive.
+            unsafe { &*counted }
+                .overflow
+                .fetch_sub(1, Ordering::Release);
         }
-        self.reader.end_running();
+        self.reader.release_running(self.slot.as_ref());
     }
 }
 

@@ -249,23 +249,18 @@ impl Domain {
         self.full_barrier(mode);
     }
 
-    /// Marks `key` as running in slot `depth` of `record` (the owner's call), ordered before the
-    /// caller's next loads (the check that the thing is still wanted).
+    /// Marks `key` as running in `slot` of the owner's record, ordered before the caller's next
+    /// loads (the check that the thing is still wanted). Replacing an earlier key releases it:
+    /// everything done while running that key happens before a waiter sees the change.
     #[inline(always)]
-    pub(crate) fn begin_running(record: &Record, depth: usize, key: usize, mode: Mode) {
-        // Relaxed + fence: the same protocol as `enter`.
-        record.running[depth].store(key, Ordering::Relaxed);
+    pub(crate) fn mark_running(slot: &AtomicUsize, key: usize, mode: Mode) {
+        // Release: see above (pairs with the Acquire loads in `wait_not_running`); then the same
+        // barrier as `enter` orders the store before the caller's check.
+        slot.store(key, Ordering::Release);
         match mode {
             Mode::Membarrier => compiler_fence(Ordering::SeqCst),
             Mode::Fence => fence(Ordering::SeqCst),
         }
-    }
-
-    /// Clears slot `depth`: everything the owner did while running happens before a waiter returns.
-    #[inline(always)]
-    pub(crate) fn end_running(record: &Record, depth: usize) {
-        // Release pairs with the Acquire loads in `wait_not_running`.
-        record.running[depth].store(0, Ordering::Release);
     }
 
     /// Waits until no thread has `key` in a running slot, and until `overflow` (the count of runs
@@ -379,5 +374,6 @@ mod loom_tests;
 mod thread_reader;
 #[cfg(not(loom))]
 pub(crate) use thread_reader::{
-    ThreadReader, grace_elapsed, in_read_section, start_grace, synchronize, wait_not_running,
+    RunningSlot, ThreadReader, grace_elapsed, in_read_section, start_grace, synchronize,
+    wait_not_running,
 };

@@ -75,31 +75,28 @@ impl ThreadReader {
         self.seq.get() & 1 == 1
     }
 
-    /// Marks `key` as running on this thread; must be inside a section. Returns `false` when the
-    /// mark could not be recorded (nesting deeper than the record's slots, or an orphan thread): the
-    /// caller then counts the run in its shared fallback counter.
+    /// Reserves this thread's next running slot for a loop of runs (an invoke); must be inside a
+    /// section. `None` when no slot can record them (nesting deeper than the record's slots, or an
+    /// orphan thread): the caller then counts each run in its shared fallback counter. Either way,
+    /// pair it with [`ThreadReader::release_running`].
     #[inline(always)]
-    pub(crate) fn begin_running(&self, key: usize) -> bool {
+    pub(crate) fn reserve_running(&self) -> Option<RunningSlot> {
         let depth = self.running.get();
         self.running.set(depth + 1);
-        match self.record.get() {
-            Some(record) if depth < RUNNING_SLOTS => {
-                Domain::begin_running(record, depth, key, self.mode.get());
-                true
-            }
-            _ => false,
-        }
+        let record = self.record.get()?;
+        (depth < RUNNING_SLOTS).then(|| RunningSlot {
+            slot: &record.running[depth],
+            mode: self.mode.get(),
+        })
     }
 
-    /// Ends the innermost mark set by [`ThreadReader::begin_running`].
+    /// Clears and gives back the slot of [`ThreadReader::reserve_running`].
     #[inline(always)]
-    pub(crate) fn end_running(&self) {
-        let depth = self.running.get() - 1;
-        self.running.set(depth);
-        if depth < RUNNING_SLOTS
-            && let Some(record) = self.record.get()
-        {
-            Domain::end_running(record, depth);
+    pub(crate) fn release_running(&self, slot: Option<&RunningSlot>) {
+        self.running.set(self.running.get() - 1);
+        if let Some(slot) = slot {
+            // Release pairs with the Acquire loads in `wait_not_running`.
+            slot.slot.store(0, std::sync::atomic::Ordering::Release);
         }
     }
 
@@ -147,6 +144,20 @@ impl ThreadReader {
             debug_assert!(!self.in_section(), "thread torn down inside a section");
             GLOBAL.release_record(record);
         }
+    }
+}
+
+/// A reserved running slot of this thread's record.
+pub(crate) struct RunningSlot {
+    slot: &'static std::sync::atomic::AtomicUsize,
+    mode: Mode,
+}
+
+impl RunningSlot {
+    /// Marks `key` as running, replacing (and so releasing) the previous key.
+    #[inline(always)]
+    pub(crate) fn set(&self, key: usize) {
+        Domain::mark_running(self.slot, key, self.mode);
     }
 }
 
