@@ -60,12 +60,8 @@ fn mutex_vec(list: &LockedList, x: u64) {
     }
 }
 
-fn mutex_list(n: usize) -> Mutex<Vec<Arc<dyn Fn(u64) + Send + Sync>>> {
-    Mutex::new(
-        (0..n)
-            .map(|_| Arc::new(handler) as Arc<dyn Fn(u64) + Send + Sync>)
-            .collect(),
-    )
+fn mutex_list(n: usize) -> LockedList {
+    Mutex::new((0..n).map(|_| Arc::new(handler) as SharedHandler).collect())
 }
 
 fn register_all() {
