@@ -491,3 +491,33 @@ fn a_stoppable_event_stops_at_the_first_break() {
         eventhandler_deregister!(stoppable, tag).unwrap();
     }
 }
+
+eventhandler_declare!(pruned_event, fn());
+
+#[test]
+fn prune_list_is_safe_inside_and_outside_handlers() {
+    let list = pruned_event::list().list();
+    let pruned_inside = Arc::new(AtomicBool::new(false));
+    let p = Arc::clone(&pruned_inside);
+    let keeper = eventhandler_register!(
+        pruned_event,
+        move || {
+            // Inside a handler: frees only what is already safe, never waits for itself.
+            eventhandler::prune_list(eventhandler::find_list("pruned_event").unwrap());
+            p.store(true, Ordering::SeqCst);
+        },
+        PRI_FIRST
+    );
+    for _ in 0..10 {
+        let tag = eventhandler_register!(pruned_event, || {}, PRI_ANY);
+        eventhandler_invoke!(pruned_event);
+        eventhandler_deregister_nowait!(pruned_event, tag).unwrap();
+    }
+    assert!(pruned_inside.load(Ordering::SeqCst));
+    eventhandler::prune_list(list);
+    assert_eq!(list.len(), 1);
+    assert_eq!(eventhandler_invoke!(pruned_event).called, 1);
+    eventhandler_deregister!(pruned_event, keeper).unwrap();
+    eventhandler::prune_list(list);
+    assert!(list.is_empty());
+}
