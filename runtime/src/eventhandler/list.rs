@@ -519,6 +519,15 @@ impl Drop for Running<'_> {
     }
 }
 
+/// Drops a handler's state made by `Box::into_raw(Box::new(value: T))`.
+///
+/// # Safety
+/// `data` must come from exactly that, and not be used again.
+unsafe fn drop_box<T>(data: *mut ()) {
+    // SAFETY: the caller's contract.
+    drop(unsafe { Box::from_raw(data.cast::<T>()) });
+}
+
 /// An [`EventHandlerList`] with its handler type: the typed API the macros use.
 #[repr(transparent)]
 pub struct TypedList<E> {
@@ -547,10 +556,6 @@ impl<E: Event> TypedList<E> {
                 E::call(handler, args).is_stop()
             }
         }
-        unsafe fn drop_box<T>(data: *mut ()) {
-            // SAFETY: made by Box::into_raw::<T> below.
-            drop(unsafe { Box::from_raw(data.cast::<T>()) });
-        }
         let data = Box::into_raw(Box::new(handler)).cast::<()>();
         self.list
             .register_raw(priority, call::<E, F>, data, drop_box::<F>)
@@ -570,10 +575,6 @@ impl<E: Event> TypedList<E> {
                 let args = &*args.cast::<E::Args<'_>>();
                 E::call_with(handler, arg, args).is_stop()
             }
-        }
-        unsafe fn drop_box<T>(data: *mut ()) {
-            // SAFETY: made by Box::into_raw::<T> below.
-            drop(unsafe { Box::from_raw(data.cast::<T>()) });
         }
         let data = Box::into_raw(Box::new((handler, arg))).cast::<()>();
         self.list

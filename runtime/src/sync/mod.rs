@@ -182,12 +182,7 @@ impl Domain {
         // Relaxed: the barrier below, or the writer's membarrier, orders this store before the loads
         // the section makes.
         record.seq.store(seq, Ordering::Relaxed);
-        match mode {
-            // The writer's membarrier acts as the full fence; we only stop the compiler from moving the
-            // section's loads above the store.
-            Mode::Membarrier => compiler_fence(Ordering::SeqCst),
-            Mode::Fence => fence(Ordering::SeqCst),
-        }
+        reader_barrier(mode);
     }
 
     /// Leaves the outermost read-side section on `record`: `seq` is the owner's next (even) number.
@@ -257,10 +252,7 @@ impl Domain {
         // Release: see above (pairs with the Acquire loads in `wait_not_running`); then the same
         // barrier as `enter` orders the store before the caller's check.
         slot.store(key, Ordering::Release);
-        match mode {
-            Mode::Membarrier => compiler_fence(Ordering::SeqCst),
-            Mode::Fence => fence(Ordering::SeqCst),
-        }
+        reader_barrier(mode);
     }
 
     /// Waits until no thread has `key` in a running slot, and until `overflow` (the count of runs
@@ -338,6 +330,17 @@ impl Domain {
         // readers' compiler fences would not be enough, so fail loudly rather than free too early.
         assert!(mode == Mode::Fence, "membarrier failed after registration");
         fence(Ordering::SeqCst);
+    }
+}
+
+/// Orders a reader's store before its next loads: the writer's membarrier acts as the full fence, so
+/// readers only stop the compiler from moving the loads above the store; without membarrier, a real
+/// `SeqCst` fence.
+#[inline(always)]
+fn reader_barrier(mode: Mode) {
+    match mode {
+        Mode::Membarrier => compiler_fence(Ordering::SeqCst),
+        Mode::Fence => fence(Ordering::SeqCst),
     }
 }
 
