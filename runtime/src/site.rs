@@ -1,7 +1,7 @@
 //! The per-function record (`Site`) and the linker-section registry that collects them.
 //!
 //! Every `#[traceable]` function owns one `static Site`, and a reference to it is placed in the
-//! [`SITES`] distributed slice: the linker gathers the references of every crate in the binary into
+//! `SITES` distributed slice: the linker gathers the references of every crate in the binary into
 //! one section, the way the kernel's `__mcount_loc` collects call sites. No code runs before `main`.
 //!
 //! [`available_functions`] sorts the slice once, by path and then file and line, so the order (and the

@@ -9,7 +9,7 @@ use std::fmt;
 pub enum Error {
     /// The ops is already registered (kernel: `-EBUSY`).
     AlreadyRegistered,
-    /// The ops is not registered (kernel: `-EINVAL`... on a not-registered ops: `-ENODEV`-like).
+    /// The ops is not registered.
     NotRegistered,
     /// Another registered `IPMODIFY` ops already modifies this site (kernel: `-EBUSY`).
     IpmodifyConflict {
