@@ -86,7 +86,7 @@ pub mod __private {
     pub use tracehook_runtime::eventhandler::STATIC_HANDLERS;
     pub use tracehook_runtime::ftrace::{
         Arg, ArgView, AsyncGuard, Guard, RedirectSlot, ViewDebug, ViewOpaque, enter, enter_async,
-        instrument,
+        instrument, no_args,
     };
     pub use tracehook_runtime::site::{SITES, Site};
 }

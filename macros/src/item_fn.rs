@@ -150,10 +150,14 @@ pub(crate) fn rewrite(
         });
         (
             quote!(use #private::{ViewDebug as _, ViewOpaque as _};),
-            quote!(&[#(#views),*]),
+            quote! {
+                &|__tracehook_sink: &mut dyn ::core::ops::FnMut(&[#private::Arg<'_>])| {
+                    __tracehook_sink(&[#(#views),*]);
+                }
+            },
         )
     } else {
-        (TokenStream::new(), quote!(&[]))
+        (TokenStream::new(), quote!(&#private::no_args))
     };
     let restores: Vec<&TokenStream> = params.iter().filter_map(|p| p.restore.as_ref()).collect();
 

@@ -162,6 +162,18 @@ impl fmt::Debug for Arg<'_> {
     }
 }
 
+/// How a traced call hands its arguments over: a closure that builds the [`Arg`] views and passes
+/// them to a sink, run only when some attached ops wants them (so a call nobody asks arguments of
+/// never builds them).
+#[doc(hidden)]
+pub type CaptureArgs<'a> = &'a dyn Fn(&mut dyn FnMut(&[Arg<'_>]));
+
+/// The [`CaptureArgs`] of a site without arguments (or built with `skip_args`).
+#[doc(hidden)]
+pub fn no_args(sink: &mut dyn FnMut(&[Arg<'_>])) {
+    sink(&[]);
+}
+
 /// Generated code wraps each argument in `ArgView` and calls `__tracehook_view` through an auto-ref:
 /// the `Debug` impl below is found first when the type is `Debug`, the fallback on `&ArgView` otherwise.
 #[doc(hidden)]

@@ -11,7 +11,7 @@
 //! `async fn`s use [`enter_async`] and an [`AsyncGuard`] that carries its owed exits with it (the future
 //! may finish on another thread); [`Instrumented`] links a node around each poll.
 
-use super::call::{Arg, Call, Phase};
+use super::call::{Call, CaptureArgs, Phase, no_args};
 use super::registry::{self, OpsInner};
 use super::thread::{Node, Owed};
 use super::{Flags, Ops};
@@ -213,7 +213,7 @@ impl Drop for Guard {
 pub fn enter(
     guard: Pin<&mut Guard>,
     site: &'static Site,
-    args: &[Arg<'_>],
+    args: CaptureArgs<'_>,
     redirect: Option<&ErasedSlot>,
 ) {
     // SAFETY: the guard is only written in place, never moved out of its pin.
@@ -254,7 +254,7 @@ fn enter_list(
     snapshot: &Snapshot,
     site: &'static Site,
     parent: *const Node,
-    args: &[Arg<'_>],
+    args: CaptureArgs<'_>,
     redirect: Option<&ErasedSlot>,
 ) -> u32 {
     let ftrace = &thread.ftrace;
@@ -293,7 +293,7 @@ fn run_entries(
     thread: &ThreadState,
     site: &'static Site,
     parent: *const Node,
-    args: &[Arg<'_>],
+    args: CaptureArgs<'_>,
     mut owe: impl FnMut(Owed),
 ) {
     let section = thread.reader.section();
@@ -335,7 +335,7 @@ fn run_exits(
         let snapshot = unsafe { &*snapshot };
         for entry in &snapshot.entries {
             if entry.bits & SnapEntry::EXIT != 0 && is_owed(entry.owed()) {
-                call_one(thread, entry, site, parent, &[], phase, None);
+                call_one(thread, entry, site, parent, &no_args, phase, None);
             }
         }
     }
@@ -364,6 +364,15 @@ fn failed(
 ) {
     registry::fail(&entry.ops, site, payload);
     thread.ftrace.panicked.set(true);
+}
+
+/// Calls one callback; a panic is caught and returned.
+#[inline(always)]
+fn run_callback(
+    callback: &(dyn Fn(&Call<'_>) + Send + Sync),
+    call: &Call<'_>,
+) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(|| callback(call)))
 }
 
 /// The direct path: one ops with only an entry callback.
@@ -403,7 +412,7 @@ fn call_one(
     entry: &SnapEntry,
     site: &'static Site,
     parent: *const Node,
-    args: &[Arg<'_>],
+    args: CaptureArgs<'_>,
     phase: Phase,
     redirect: Option<&ErasedSlot>,
 ) -> Outcome {
@@ -423,16 +432,37 @@ fn call_one(
     if guard_recursion && !thread.ftrace.begin_running(ops) {
         return Outcome::Skipped;
     }
-    let call = Call {
-        site,
-        parent,
-        ops: Ops::from_inner_ref(&entry.ops),
-        args: (bits & SnapEntry::ARGS != 0).then_some(args),
-        phase,
-        redirect: redirect.filter(|_| bits & SnapEntry::REDIRECT != 0),
-    };
+    let redirect = redirect.filter(|_| bits & SnapEntry::REDIRECT != 0);
+    let ops_ref = Ops::from_inner_ref(&entry.ops);
     let result = match callback {
-        Some(callback) => catch_unwind(AssertUnwindSafe(|| callback(&call))),
+        Some(callback) if bits & SnapEntry::ARGS != 0 => {
+            let mut result = Ok(());
+            args(&mut |views| {
+                result = run_callback(
+                    callback,
+                    &Call {
+                        site,
+                        parent,
+                        ops: ops_ref,
+                        args: Some(views),
+                        phase,
+                        redirect,
+                    },
+                );
+            });
+            result
+        }
+        Some(callback) => run_callback(
+            callback,
+            &Call {
+                site,
+                parent,
+                ops: ops_ref,
+                args: None,
+                phase,
+                redirect,
+            },
+        ),
         None => Ok(()),
     };
     if guard_recursion {
@@ -489,7 +519,7 @@ impl Drop for AsyncGuard {
 #[doc(hidden)]
 #[cold]
 #[inline(never)]
-pub fn enter_async(site: &'static Site, args: &[Arg<'_>]) -> AsyncGuard {
+pub fn enter_async(site: &'static Site, args: CaptureArgs<'_>) -> AsyncGuard {
     let mut owed = Vec::new();
     let thread = thread::current();
     run_entries(thread, site, thread.ftrace.current.get(), args, |o| {

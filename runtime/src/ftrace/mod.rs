@@ -31,7 +31,7 @@ pub use ops::Ops;
 pub use registry::EnabledFunction;
 
 #[doc(hidden)]
-pub use call::{ArgValue, ArgView, ViewDebug, ViewOpaque};
+pub use call::{ArgValue, ArgView, CaptureArgs, ViewDebug, ViewOpaque, no_args};
 #[doc(hidden)]
 pub use dispatch::{
     AsyncGuard, ErasedSlot, Guard, Instrumented, RedirectSlot, enter, enter_async, instrument,
