@@ -232,7 +232,11 @@ pub fn enter(
         if snapshot.direct {
             call_direct(thread, &snapshot.entries[0], site, prev);
         } else {
-            owed = enter_list(thread, snapshot, site, prev, args, redirect);
+            let before = ftrace.owed.len();
+            enter_list(thread, snapshot, site, prev, args, redirect, |o| {
+                ftrace.owed.push(o)
+            });
+            owed = u32::try_from(ftrace.owed.len() - before).unwrap_or(u32::MAX);
         }
     }
     thread.reader.unlock(opened);
@@ -246,7 +250,7 @@ pub fn enter(
     }
 }
 
-/// The list path: every attached ops in turn; returns how many exits were pushed on the owed stack.
+/// The list path: every attached ops in turn; `owe` receives the exits owed.
 #[cold]
 #[inline(never)]
 fn enter_list(
@@ -256,17 +260,15 @@ fn enter_list(
     parent: *const Node,
     args: CaptureArgs<'_>,
     redirect: Option<&ErasedSlot>,
-) -> u32 {
-    let ftrace = &thread.ftrace;
-    let owed_before = ftrace.owed.len();
+    mut owe: impl FnMut(Owed),
+) {
     for entry in &snapshot.entries {
         if call_one(thread, entry, site, parent, args, Phase::Entry, redirect) == Outcome::Ran
             && entry.bits & SnapEntry::EXIT != 0
         {
-            ftrace.owed.push(entry.owed());
+            owe(entry.owed());
         }
     }
-    u32::try_from(ftrace.owed.len() - owed_before).unwrap_or(u32::MAX)
 }
 
 #[cold]
@@ -302,13 +304,7 @@ fn run_entries(
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
-        for entry in &snapshot.entries {
-            if call_one(thread, entry, site, parent, args, Phase::Entry, None) == Outcome::Ran
-                && entry.bits & SnapEntry::EXIT != 0
-            {
-                owe(entry.owed());
-            }
-        }
+        enter_list(thread, snapshot, site, parent, args, None, &mut owe);
     }
     drop(section);
     if thread.ftrace.panicked.get() {
