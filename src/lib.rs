@@ -54,6 +54,11 @@
 //! # Ok::<(), tracehook::ftrace::Error>(())
 //! ```
 //!
+//! - **FreeBSD EVENTHANDLER-style events** ([`eventhandler`]): `eventhandler_declare!` an event,
+//!   `eventhandler_register!` closures or `(handler, arg)` pairs at any priority (or
+//!   `eventhandler_define!` them statically), `eventhandler_invoke!` them without any lock, and
+//!   `eventhandler_deregister!` one with the guarantee that it runs nowhere once that returns.
+//!
 //! ## `#[traceable]`
 //!
 //! On a function (free, method, `async`, `unsafe`, `extern "C"`, generic), on an `impl` block (every
