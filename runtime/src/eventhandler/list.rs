@@ -293,9 +293,17 @@ impl EventHandlerList {
 
     /// Frees the unpublished snapshots whose grace period has elapsed (never blocks).
     fn collect(state: &mut State) {
-        state
-            .garbage
-            .retain_mut(|(token, _)| !sync::grace_elapsed(token));
+        let mut elapsed = Vec::new();
+        for (mut token, snapshot) in std::mem::take(&mut state.garbage) {
+            if sync::grace_elapsed(&mut token) {
+                elapsed.push(snapshot);
+            } else {
+                state.garbage.push((token, snapshot));
+            }
+        }
+        if !elapsed.is_empty() {
+            sync::reclaim_barrier();
+        }
     }
 
     pub(crate) fn register_raw(

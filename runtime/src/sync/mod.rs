@@ -304,8 +304,8 @@ impl Domain {
         }
     }
 
-    /// Whether the grace period `token` started has ended (then what was unpublished before it
-    /// started can be freed). Never blocks.
+    /// Whether the grace period `token` started has ended. Never blocks. Before freeing what was
+    /// unpublished before the token started, call [`Domain::reclaim_barrier`] once.
     pub(crate) fn grace_elapsed(&self, token: &mut GraceToken) -> bool {
         token.inside.retain(|&(record, seen)| {
             // SAFETY: records live as long as the domain.
@@ -314,12 +314,13 @@ impl Domain {
         if token.orphans {
             token.orphans = self.orphans.load(Ordering::Acquire) != 0;
         }
-        if token.inside.is_empty() && !token.orphans {
-            self.full_barrier(self.mode());
-            true
-        } else {
-            false
-        }
+        token.inside.is_empty() && !token.orphans
+    }
+
+    /// Orders the ended sections' last accesses before the caller's frees (one barrier for however
+    /// many elapsed grace periods).
+    pub(crate) fn reclaim_barrier(&self) {
+        self.full_barrier(self.mode());
     }
 
     fn full_barrier(&self, mode: Mode) {
@@ -377,6 +378,6 @@ mod loom_tests;
 mod thread_reader;
 #[cfg(not(loom))]
 pub(crate) use thread_reader::{
-    RunningSlot, ThreadReader, grace_elapsed, in_read_section, start_grace, synchronize,
-    wait_not_running,
+    RunningSlot, ThreadReader, grace_elapsed, in_read_section, reclaim_barrier, start_grace,
+    synchronize, wait_not_running,
 };

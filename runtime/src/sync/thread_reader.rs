@@ -203,3 +203,8 @@ pub(crate) fn start_grace() -> GraceToken {
 pub(crate) fn grace_elapsed(token: &mut GraceToken) -> bool {
     GLOBAL.grace_elapsed(token)
 }
+
+/// One barrier before freeing what elapsed grace periods released.
+pub(crate) fn reclaim_barrier() {
+    GLOBAL.reclaim_barrier();
+}
