@@ -245,9 +245,7 @@ pub fn enter(
     guard.hooked = true;
     // The guard is pinned and unlinks itself in `drop`, so the chain never points to a dead node.
     ftrace.current.set(std::ptr::from_ref(node));
-    if ftrace.panicked.get() {
-        after_panic(thread);
-    }
+    settle_panics(thread);
 }
 
 /// The list path: every attached ops in turn; `owe` receives the exits owed.
@@ -285,9 +283,7 @@ fn exit(guard: &Guard) {
         (start..end).any(|i| ftrace.owed.get(i) == key)
     });
     ftrace.owed.truncate(start);
-    if ftrace.panicked.get() {
-        after_panic(thread);
-    }
+    settle_panics(thread);
 }
 
 /// Runs the entry callbacks of the ops attached to `site`; `owe` receives the exits owed.
@@ -307,9 +303,7 @@ fn run_entries(
         enter_list(thread, snapshot, site, parent, args, None, &mut owe);
     }
     drop(section);
-    if thread.ftrace.panicked.get() {
-        after_panic(thread);
-    }
+    settle_panics(thread);
 }
 
 /// Runs the exit callbacks of the ops attached to `site` for which `is_owed` holds.
@@ -338,11 +332,18 @@ fn run_exits(
     drop(section);
 }
 
-/// A callback panicked (its ops is already disabled): remove the ops now, unless this thread is still
-/// inside a section (then the outermost call, or the next writer, does).
+/// If a callback panicked on this thread (its ops is already disabled), removes the ops now, unless
+/// this thread is still inside a section (then the outermost call, or the next writer, does).
+#[inline(always)]
+fn settle_panics(thread: &ThreadState) {
+    if thread.ftrace.panicked.get() {
+        remove_failed(thread);
+    }
+}
+
 #[cold]
 #[inline(never)]
-fn after_panic(thread: &ThreadState) {
+fn remove_failed(thread: &ThreadState) {
     if !thread.reader.in_section() {
         thread.ftrace.panicked.set(false);
         registry::process_pending();
@@ -502,9 +503,7 @@ impl Drop for AsyncGuard {
                 run_exits(thread, site, thread.ftrace.current.get(), |key| {
                     owed.contains(&key)
                 });
-                if thread.ftrace.panicked.get() {
-                    after_panic(thread);
-                }
+                settle_panics(thread);
             }
         }
     }

@@ -127,14 +127,22 @@ impl Domain {
         }
     }
 
+    /// Every record of the domain, newest first (records are never unlinked while it lives).
+    fn records(&self) -> impl Iterator<Item = &Record> {
+        let mut cursor = self.records.load(Ordering::Acquire);
+        std::iter::from_fn(move || {
+            // SAFETY: records are published with Release after being fully built and are freed only
+            // when the domain is dropped, which cannot happen while `&self` is alive.
+            let record = unsafe { cursor.as_ref() }?;
+            cursor = record.next.load(Ordering::Acquire);
+            Some(record)
+        })
+    }
+
     /// Takes a free record (one left by an exited thread) or adds a new one. The caller owns it until
     /// [`Domain::release_record`]. Lock-free; allocates only when every record is in use.
     pub(crate) fn acquire_record(&self) -> &Record {
-        let mut cursor = self.records.load(Ordering::Acquire);
-        while !cursor.is_null() {
-            // SAFETY: records are published with Release after being fully built and are freed only
-            // when the domain is dropped, which cannot happen while `&self` is alive.
-            let record = unsafe { &*cursor };
+        for record in self.records() {
             if !record.in_use.load(Ordering::Relaxed)
                 && record
                     .in_use
@@ -143,7 +151,6 @@ impl Domain {
             {
                 return record;
             }
-            cursor = record.next.load(Ordering::Acquire);
         }
         let record = Box::into_raw(Box::new(Record {
             seq: AtomicU64::new(0),
@@ -223,10 +230,7 @@ impl Domain {
         let mode = self.mode();
         let _writers = self.writers.lock();
         self.full_barrier(mode);
-        let mut cursor = self.records.load(Ordering::Acquire);
-        while !cursor.is_null() {
-            // SAFETY: records live as long as the domain.
-            let record = unsafe { &*cursor };
+        for record in self.records() {
             // Acquire pairs with the Release exit store of the fence protocol.
             let seen = record.seq.load(Ordering::Acquire);
             if seen % 2 == 1 {
@@ -235,7 +239,6 @@ impl Domain {
                     backoff.wait();
                 }
             }
-            cursor = record.next.load(Ordering::Acquire);
         }
         let mut backoff = Backoff::new();
         while self.orphans.load(Ordering::Acquire) != 0 {
@@ -261,17 +264,11 @@ impl Domain {
     pub(crate) fn wait_not_running(&self, key: usize, overflow: &AtomicUsize) {
         let mode = self.mode();
         self.full_barrier(mode);
-        let mut cursor = self.records.load(Ordering::Acquire);
-        while !cursor.is_null() {
-            // SAFETY: records live as long as the domain.
-            let record = unsafe { &*cursor };
-            for slot in &record.running {
-                let mut backoff = Backoff::new();
-                while slot.load(Ordering::Acquire) == key {
-                    backoff.wait();
-                }
+        for slot in self.records().flat_map(|record| &record.running) {
+            let mut backoff = Backoff::new();
+            while slot.load(Ordering::Acquire) == key {
+                backoff.wait();
             }
-            cursor = record.next.load(Ordering::Acquire);
         }
         let mut backoff = Backoff::new();
         while overflow.load(Ordering::Acquire) != 0 {
@@ -287,17 +284,13 @@ impl Domain {
         // waits for this thread's section would deadlock. Scanning needs no exclusion.
         let mode = self.mode();
         self.full_barrier(mode);
-        let mut inside = Vec::new();
-        let mut cursor = self.records.load(Ordering::Acquire);
-        while !cursor.is_null() {
-            // SAFETY: records live as long as the domain.
-            let record = unsafe { &*cursor };
-            let seen = record.seq.load(Ordering::Acquire);
-            if seen % 2 == 1 {
-                inside.push((cursor.cast_const(), seen));
-            }
-            cursor = record.next.load(Ordering::Acquire);
-        }
+        let inside = self
+            .records()
+            .filter_map(|record| {
+                let seen = record.seq.load(Ordering::Acquire);
+                (seen % 2 == 1).then_some((std::ptr::from_ref(record), seen))
+            })
+            .collect();
         GraceToken {
             inside,
             orphans: self.orphans.load(Ordering::Acquire) != 0,
