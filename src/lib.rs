@@ -54,6 +54,28 @@
 //! # Ok::<(), tracehook::ftrace::Error>(())
 //! ```
 //!
+//! - **Tracers** ([`tracer`], [`tracefs`]): the kernel's function, function_graph and profiler
+//!   tracers without writing a callback, driven through tracefs' files (`tracefs::write("current_tracer",
+//!   "function_graph")`), the typed [`tracer::Tracer`], or the `TRACEHOOK` environment variable
+//!   ([`init`]), with output in the kernel's formats, Chrome Trace Event JSON (Perfetto) and folded
+//!   stacks.
+//!
+//! ```
+//! #[tracehook::traceable]
+//! fn parse(input: &str) -> usize {
+//!     input.len()
+//! }
+//!
+//! use tracehook::tracefs;
+//! tracefs::write("set_ftrace_filter", "parse")?;
+//! tracefs::write("current_tracer", "function_graph")?;
+//! parse("1 + 2");
+//! let trace = tracefs::read("trace")?;
+//! assert!(trace.contains("parse();"));
+//! tracefs::write("current_tracer", "nop")?;
+//! # Ok::<(), tracehook::tracer::Error>(())
+//! ```
+//!
 //! - **FreeBSD EVENTHANDLER-style events** ([`eventhandler`]): `eventhandler_declare!` an event,
 //!   `eventhandler_register!` closures or `(handler, arg)` pairs at any priority (or
 //!   `eventhandler_define!` them statically), `eventhandler_invoke!` them without any lock, and
@@ -83,7 +105,7 @@ pub use tracehook_macros::{eventhandler_declare, eventhandler_list_define, notra
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
-pub use tracehook_runtime::{eventhandler, ftrace};
+pub use tracehook_runtime::{eventhandler, ftrace, init, tracefs, tracer};
 
 #[doc(hidden)]
 pub mod __private {

@@ -14,10 +14,19 @@ pub mod eventhandler;
 #[cfg(not(loom))]
 pub mod ftrace;
 #[cfg(not(loom))]
+mod init;
+#[cfg(not(loom))]
 pub mod site;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 mod thread;
+#[cfg(not(loom))]
+pub mod tracefs;
+#[cfg(not(loom))]
+pub mod tracer;
+
+#[cfg(not(loom))]
+pub use init::init;
 
 #[doc(hidden)]
 #[cfg(not(loom))]

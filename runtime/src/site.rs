@@ -10,7 +10,7 @@
 use crate::ftrace::dispatch::Snapshot;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 #[doc(hidden)]
 #[linkme::distributed_slice]
@@ -27,6 +27,8 @@ pub(crate) const CAP_REDIRECT: u8 = 1 << 2;
 pub struct Site {
     /// Null when no ops is attached; else the current immutable snapshot of attached ops.
     pub(crate) dispatch: AtomicPtr<Snapshot>,
+    /// 1-based position in [`available_functions`], written when the registry is first sorted (0 before).
+    position: AtomicU32,
     name: &'static str,
     path: &'static str,
     file: &'static str,
@@ -48,6 +50,7 @@ impl Site {
     ) -> Self {
         Self {
             dispatch: AtomicPtr::new(std::ptr::null_mut()),
+            position: AtomicU32::new(0),
             name,
             path,
             file,
@@ -161,6 +164,11 @@ fn sorted() -> &'static [&'static Site] {
     SORTED.get_or_init(|| {
         let mut sites: Vec<&'static Site> = SITES.iter().copied().collect();
         sites.sort_by(|a, b| (a.path, a.file, a.line).cmp(&(b.path, b.file, b.line)));
+        for (index, site) in sites.iter().enumerate() {
+            let position = u32::try_from(index + 1).expect("fewer than 2^32 traceable functions");
+            // Relaxed: published to other threads by the OnceLock that returns the sorted slice.
+            site.position.store(position, Ordering::Relaxed);
+        }
         sites.into_boxed_slice()
     })
 }
@@ -170,6 +178,7 @@ fn sorted() -> &'static [&'static Site] {
 /// Like the kernel's `available_filter_functions`: a filter's numeric token `N` selects the N-th entry
 /// (1-based).
 pub fn available_functions() -> impl ExactSizeIterator<Item = &'static Site> + Clone {
+    crate::init::ensure();
     sorted().iter().copied()
 }
 
@@ -178,14 +187,16 @@ pub(crate) fn all() -> &'static [&'static Site] {
     sorted()
 }
 
-/// The 0-based position of `site` in [`all`].
+/// The 0-based position of `site` in [`all`] (`None` for a site not in the registry, e.g. one made by
+/// hand outside the linker section).
+#[inline]
 pub(crate) fn index_of(site: &Site) -> Option<usize> {
     let sites = sorted();
-    let key = (site.path, site.file, site.line);
-    let start = sites.partition_point(|s| (s.path, s.file, s.line) < key);
-    sites[start..]
-        .iter()
-        .take_while(|s| (s.path, s.file, s.line) == key)
-        .position(|s| std::ptr::eq(*s, site))
-        .map(|offset| start + offset)
+    // Relaxed: written before `sorted` returned (OnceLock publishes it).
+    let position = site.position.load(Ordering::Relaxed) as usize;
+    let index = position.checked_sub(1)?;
+    sites
+        .get(index)
+        .filter(|s| std::ptr::eq(**s, site))
+        .map(|_| index)
 }

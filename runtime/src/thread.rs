@@ -8,6 +8,7 @@
 
 use crate::ftrace::thread::FtraceThread;
 use crate::sync::ThreadReader;
+use crate::tracer::record::TracerThread;
 
 /// Everything the runtime keeps per thread.
 pub(crate) struct ThreadState {
@@ -15,11 +16,17 @@ pub(crate) struct ThreadState {
     pub(crate) reader: ThreadReader,
     /// Shadow stack, owed exit callbacks and recursion state of ftrace dispatch.
     pub(crate) ftrace: FtraceThread,
+    /// Ring buffer, graph depth and profile table of the tracers.
+    pub(crate) tracer: TracerThread,
 }
 
 thread_local! {
     static THREAD: ThreadState = const {
-        ThreadState { reader: ThreadReader::new(), ftrace: FtraceThread::new() }
+        ThreadState {
+            reader: ThreadReader::new(),
+            ftrace: FtraceThread::new(),
+            tracer: TracerThread::new(),
+        }
     };
     static REGISTRATION: Registration = const { Registration };
 }
@@ -54,6 +61,7 @@ impl Drop for Registration {
         THREAD.with(|thread| {
             thread.reader.tear_down();
             thread.ftrace.tear_down();
+            thread.tracer.tear_down();
         });
     }
 }

@@ -5,6 +5,7 @@ use super::thread::Node;
 use super::{Error, Ops};
 use crate::site::Site;
 use std::any::TypeId;
+use std::cell::Cell;
 use std::fmt;
 
 /// Where in the call a callback runs.
@@ -27,6 +28,7 @@ pub struct Call<'a> {
     pub(crate) args: Option<&'a [Arg<'a>]>,
     pub(crate) phase: Phase,
     pub(crate) redirect: Option<&'a ErasedSlot>,
+    pub(crate) data: Cell<u64>,
 }
 
 impl<'a> Call<'a> {
@@ -60,6 +62,21 @@ impl<'a> Call<'a> {
     #[must_use]
     pub fn phase(&self) -> Phase {
         self.phase
+    }
+
+    /// Leaves one word for this ops' exit callback of the same call, which reads it with
+    /// [`Call::data`] (kernel: `fgraph_reserve_data` / `fgraph_retrieve_data`). Meaningful at
+    /// [`Phase::Entry`] of an ops with an exit callback; the word travels with the call, also when an
+    /// `async fn` completes on another thread.
+    pub fn set_data(&self, data: u64) {
+        self.data.set(data);
+    }
+
+    /// At [`Phase::Return`] or [`Phase::Unwind`]: the word the entry callback left with
+    /// [`Call::set_data`] (0 if it left none).
+    #[must_use]
+    pub fn data(&self) -> u64 {
+        self.data.get()
     }
 
     /// Makes the traced call return `replacement(args..)` instead of running its body (live patching,

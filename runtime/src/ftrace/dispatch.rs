@@ -86,8 +86,18 @@ impl SnapEntry {
         }
     }
 
-    fn owed(&self) -> Owed {
+    /// The key an owed exit of this entry is found by.
+    fn key(&self) -> (usize, u64) {
         (Arc::as_ptr(&self.ops) as usize, self.generation)
+    }
+
+    fn owed(&self, data: u64) -> Owed {
+        let (ops, generation) = self.key();
+        Owed {
+            ops,
+            generation,
+            data,
+        }
     }
 }
 
@@ -261,10 +271,11 @@ fn enter_list(
     mut owe: impl FnMut(Owed),
 ) {
     for entry in &snapshot.entries {
-        if call_one(thread, entry, site, parent, args, Phase::Entry, redirect) == Outcome::Ran
+        if let Outcome::Ran(data) =
+            call_one(thread, entry, site, parent, args, Phase::Entry, 0, redirect)
             && entry.bits & SnapEntry::EXIT != 0
         {
-            owe(entry.owed());
+            owe(entry.owed(data));
         }
     }
 }
@@ -280,7 +291,10 @@ fn exit(guard: &Guard) {
     let end = ftrace.owed.len();
     let start = end - guard.owed() as usize;
     run_exits(thread, site, node.prev, |key| {
-        (start..end).any(|i| ftrace.owed.get(i) == key)
+        (start..end)
+            .map(|i| ftrace.owed.get(i))
+            .find(|owed| owed.is(key))
+            .map(|owed| owed.data)
     });
     ftrace.owed.truncate(start);
     settle_panics(thread);
@@ -306,12 +320,13 @@ fn run_entries(
     settle_panics(thread);
 }
 
-/// Runs the exit callbacks of the ops attached to `site` for which `is_owed` holds.
+/// Runs the exit callbacks of the ops attached to `site` to which `owed` finds an exit owed (it gives
+/// the entry callback's data word).
 fn run_exits(
     thread: &ThreadState,
     site: &'static Site,
     parent: *const Node,
-    is_owed: impl Fn(Owed) -> bool,
+    owed: impl Fn((usize, u64)) -> Option<u64>,
 ) {
     let phase = if std::thread::panicking() {
         Phase::Unwind
@@ -324,8 +339,10 @@ fn run_exits(
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
         for entry in &snapshot.entries {
-            if entry.bits & SnapEntry::EXIT != 0 && is_owed(entry.owed()) {
-                call_one(thread, entry, site, parent, &no_args, phase, None);
+            if entry.bits & SnapEntry::EXIT != 0
+                && let Some(data) = owed(entry.key())
+            {
+                call_one(thread, entry, site, parent, &no_args, phase, data, None);
             }
         }
     }
@@ -389,6 +406,7 @@ fn call_direct(thread: &ThreadState, entry: &SnapEntry, site: &'static Site, par
         args: None,
         phase: Phase::Entry,
         redirect: None,
+        data: Cell::new(0),
     };
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&call))) {
         failed(thread, entry, site, payload.as_ref());
@@ -398,12 +416,17 @@ fn call_direct(thread: &ThreadState, entry: &SnapEntry, site: &'static Site, par
 #[derive(PartialEq, Eq)]
 enum Outcome {
     Skipped,
-    Ran,
+    /// The callback ran and left this data word.
+    Ran(u64),
     Panicked,
 }
 
 /// Shows one phase of one call to one attached ops.
 #[inline(always)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the hot path's state, passed in registers rather than built into a struct"
+)]
 fn call_one(
     thread: &ThreadState,
     entry: &SnapEntry,
@@ -411,6 +434,7 @@ fn call_one(
     parent: *const Node,
     args: CaptureArgs<'_>,
     phase: Phase,
+    data: u64,
     redirect: Option<&ErasedSlot>,
 ) -> Outcome {
     let ops = &*entry.ops;
@@ -431,42 +455,46 @@ fn call_one(
     }
     let redirect = redirect.filter(|_| bits & SnapEntry::REDIRECT != 0);
     let ops_ref = Ops::from_inner_ref(&entry.ops);
+    let mut data_out = data;
     let result = match callback {
         Some(callback) if bits & SnapEntry::ARGS != 0 => {
             let mut result = Ok(());
             args(&mut |views| {
-                result = run_callback(
-                    callback,
-                    &Call {
-                        site,
-                        parent,
-                        ops: ops_ref,
-                        args: Some(views),
-                        phase,
-                        redirect,
-                    },
-                );
+                let call = Call {
+                    site,
+                    parent,
+                    ops: ops_ref,
+                    args: Some(views),
+                    phase,
+                    redirect,
+                    data: Cell::new(data),
+                };
+                result = run_callback(callback, &call);
+                data_out = call.data.get();
             });
             result
         }
-        Some(callback) => run_callback(
-            callback,
-            &Call {
+        Some(callback) => {
+            let call = Call {
                 site,
                 parent,
                 ops: ops_ref,
                 args: None,
                 phase,
                 redirect,
-            },
-        ),
+                data: Cell::new(data),
+            };
+            let result = run_callback(callback, &call);
+            data_out = call.data.get();
+            result
+        }
         None => Ok(()),
     };
     if guard_recursion {
         thread.ftrace.end_running();
     }
     match result {
-        Ok(()) => Outcome::Ran,
+        Ok(()) => Outcome::Ran(data_out),
         Err(payload) => {
             failed(thread, entry, site, payload.as_ref());
             Outcome::Panicked
@@ -501,7 +529,7 @@ impl Drop for AsyncGuard {
             if !owed.is_empty() {
                 let thread = thread::current();
                 run_exits(thread, site, thread.ftrace.current.get(), |key| {
-                    owed.contains(&key)
+                    owed.iter().find(|o| o.is(key)).map(|o| o.data)
                 });
                 settle_panics(thread);
             }

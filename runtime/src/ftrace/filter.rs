@@ -22,6 +22,9 @@ pub(crate) struct SiteSet {
 }
 
 impl SiteSet {
+    /// The empty set, usable in statics.
+    pub(crate) const EMPTY: Self = Self { words: Vec::new() };
+
     pub(crate) fn new() -> Self {
         Self::default()
     }

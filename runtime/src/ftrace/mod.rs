@@ -16,7 +16,7 @@
 mod call;
 pub(crate) mod dispatch;
 mod error;
-mod filter;
+pub(crate) mod filter;
 mod flags;
 mod glob;
 mod ops;

@@ -126,6 +126,15 @@ impl Ops {
         })
     }
 
+    /// Replaces the filter and the notrace list at once (the tracers' filter files).
+    pub(crate) fn set_sets(&self, filter: SiteSet, notrace: SiteSet) -> Result<(), Error> {
+        registry::update(&self.inner, |state| {
+            state.filter = filter;
+            state.notrace = notrace;
+            Ok(())
+        })
+    }
+
     /// The functions in the filter, in `available_functions()` order (empty: all functions).
     #[must_use]
     pub fn filter(&self) -> Vec<&'static Site> {

@@ -109,6 +109,7 @@ fn write<R>(change: impl FnOnce(&mut Registry) -> Result<R, Error>) -> Result<R,
     if sync::in_read_section() {
         return Err(Error::InsideCallback);
     }
+    crate::init::ensure();
     let mut retired = Vec::new();
     let result = {
         let mut registry = REGISTRY.lock();

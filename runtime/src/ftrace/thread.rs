@@ -111,8 +111,22 @@ pub(crate) struct Node {
     pub(crate) prev: *const Node,
 }
 
-/// An exit callback owed to an ops whose entry callback ran: the ops' address and registration.
-pub(crate) type Owed = (usize, u64);
+/// An exit callback owed to an ops whose entry callback ran: the ops' address and registration, and the
+/// word its entry callback left for the exit callback ([`Call::set_data`](super::Call::set_data)).
+#[derive(Clone, Copy)]
+pub(crate) struct Owed {
+    pub(crate) ops: usize,
+    pub(crate) generation: u64,
+    pub(crate) data: u64,
+}
+
+impl Owed {
+    /// Whether this is the exit owed to the ops registration `key` (ops address, generation).
+    #[inline]
+    pub(crate) fn is(&self, key: (usize, u64)) -> bool {
+        (self.ops, self.generation) == key
+    }
+}
 
 pub(crate) struct FtraceThread {
     /// The innermost hooked call's node, or null.
