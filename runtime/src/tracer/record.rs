@@ -113,7 +113,7 @@ impl GraphThread {
     }
 }
 
-// The graph data word: flags in the low bits, the depth (async calls only), the entry time.
+// The graph data word: flags in the low bits, the depth the entry was recorded at, the entry time.
 const D_RECORDED: u64 = 1 << 0;
 const D_FUNCTION: u64 = 1 << 1;
 const D_NOTRACE: u64 = 1 << 2;
@@ -182,8 +182,9 @@ pub(crate) fn graph_entry(shared: &GraphShared, call: &Call<'_>) {
     let now = shared.clock.raw();
     let mut data = D_RECORDED | (now & TIME_MASK) << D_TIME_SHIFT;
     let mut flags = 0;
+    data |= (u64::from(depth) & D_DEPTH_MASK) << D_DEPTH_SHIFT;
     if is_async {
-        data |= D_ASYNC | (u64::from(depth) & D_DEPTH_MASK) << D_DEPTH_SHIFT;
+        data |= D_ASYNC;
         flags |= FLAG_ASYNC;
     } else {
         state.depth.set(state.depth.get() + 1);
@@ -220,20 +221,18 @@ pub(crate) fn graph_exit(shared: &GraphShared, call: &Call<'_>) {
     } else {
         0
     };
-    let depth = if data & D_ASYNC != 0 {
+    if data & D_ASYNC != 0 {
         flags |= FLAG_ASYNC;
-        ((data >> D_DEPTH_SHIFT) & D_DEPTH_MASK) as u32
-    } else {
-        if fresh {
-            state.depth.set(state.depth.get().saturating_sub(1));
-            if data & D_FUNCTION != 0 {
-                state
-                    .in_functions
-                    .set(state.in_functions.get().saturating_sub(1));
-            }
+    } else if fresh {
+        state.depth.set(state.depth.get().saturating_sub(1));
+        if data & D_FUNCTION != 0 {
+            state
+                .in_functions
+                .set(state.in_functions.get().saturating_sub(1));
         }
-        state.depth.get()
-    };
+    }
+    // The depth the entry was recorded at (it includes enclosing async polls).
+    let depth = ((data >> D_DEPTH_SHIFT) & D_DEPTH_MASK) as u32;
     let start = data >> D_TIME_SHIFT;
     let duration = (now & TIME_MASK).wrapping_sub(start) & TIME_MASK;
     let Some(index) = site::index_of(call.site()) else {

@@ -98,10 +98,13 @@ pub(crate) const EVENT_BYTES: usize = 32;
 
 /// One thread's buffer.
 pub(crate) struct Ring {
+    /// One slot more than the events the ring shows: the slot a writer may be filling while a
+    /// reader copies is never one the reader reports.
     slots: Box<[[AtomicU64; 4]]>,
-    mask: u64,
-    /// Events ever written; the next one goes to `head & mask`.
+    /// Events ever written; the next one goes to slot `head % slots.len()`.
     head: AtomicU64,
+    /// `head % slots.len()`, kept by the writer so the hot path does not divide.
+    position: AtomicUsize,
     /// Set when the ring is replaced (buffer resized): its thread moves to a new ring.
     retired: AtomicBool,
     /// Events below this index were cleared (`echo > trace`).
@@ -115,14 +118,14 @@ pub(crate) struct Ring {
 
 impl Ring {
     fn new(entries: usize, tid: u32, name: Box<str>) -> Self {
-        let entries = entries.next_power_of_two().max(16);
         // SAFETY: all-zero bytes are a valid `AtomicU64`. A zeroed allocation comes from `calloc`,
         // so pages are only touched as events fill them.
-        let slots = unsafe { Box::<[[AtomicU64; 4]]>::new_zeroed_slice(entries).assume_init() };
+        let slots =
+            unsafe { Box::<[[AtomicU64; 4]]>::new_zeroed_slice(entries.max(1) + 1).assume_init() };
         Self {
             slots,
-            mask: entries as u64 - 1,
             head: AtomicU64::new(0),
+            position: AtomicUsize::new(0),
             retired: AtomicBool::new(false),
             cleared: AtomicU64::new(0),
             consumed: AtomicU64::new(0),
@@ -131,8 +134,13 @@ impl Ring {
         }
     }
 
+    /// Events the ring keeps.
     fn capacity(&self) -> u64 {
-        self.mask + 1
+        self.slots.len() as u64 - 1
+    }
+
+    fn slot(&self, index: u64) -> &[AtomicU64; 4] {
+        &self.slots[(index % self.slots.len() as u64) as usize]
     }
 
     /// Appends one event, overwriting the oldest when full. Only the owning thread calls this.
@@ -143,10 +151,16 @@ impl Ring {
         // Release fence before the slot stores: a reader that sees any word of this event and then
         // issues an Acquire fence also sees `head` at least at this event's index (seqlock rule).
         fence(Ordering::Release);
-        let slot = &self.slots[(head & self.mask) as usize];
-        for (word, value) in slot.iter().zip(event.encode()) {
+        // Relaxed: only this thread uses `position`.
+        let position = self.position.load(Ordering::Relaxed);
+        for (word, value) in self.slots[position].iter().zip(event.encode()) {
             word.store(value, Ordering::Relaxed);
         }
+        let next = position + 1;
+        self.position.store(
+            if next == self.slots.len() { 0 } else { next },
+            Ordering::Relaxed,
+        );
         // Release: a reader that sees the new head sees the slot's words.
         self.head.store(head + 1, Ordering::Release);
     }
@@ -159,13 +173,14 @@ impl Ring {
         let start = floor.max(head.saturating_sub(self.capacity()));
         let mut words = Vec::with_capacity((head - start) as usize);
         for index in start..head {
-            let slot = &self.slots[(index & self.mask) as usize];
+            let slot = self.slot(index);
             words.push([0, 1, 2, 3].map(|i| slot[i].load(Ordering::Relaxed)));
         }
         fence(Ordering::Acquire);
-        // Events at or below `after - capacity` may have been overwritten while we copied.
+        // A writer that wrote while we copied filled slots of indices up to `after`, which
+        // overwrote indices up to `after - slots` = `after - capacity - 1`: those are dropped.
         let after = self.head.load(Ordering::Relaxed);
-        let valid_from = (after + 1).saturating_sub(self.capacity()).max(start);
+        let valid_from = after.saturating_sub(self.capacity()).max(start);
         let skip = (valid_from - start) as usize;
         let events = words
             .into_iter()
@@ -181,12 +196,9 @@ impl Ring {
             .max(self.consumed.load(Ordering::Relaxed))
     }
 
-    /// (entries in the buffer, entries written since the last clear).
-    fn counts(&self) -> (u64, u64) {
-        let head = self.head.load(Ordering::Acquire);
-        let cleared = self.cleared.load(Ordering::Relaxed);
-        let readable = head - self.floor().max(head.saturating_sub(self.capacity()));
-        (readable, head - cleared)
+    /// Entries written since the last clear, up to `head`.
+    fn written(&self, head: u64) -> u64 {
+        head.saturating_sub(self.cleared.load(Ordering::Relaxed))
     }
 }
 
@@ -317,10 +329,9 @@ pub(crate) fn read(consume: bool) -> Snapshot {
     let mut threads = Vec::with_capacity(rings.len());
     let (mut in_buffer, mut written) = (0, 0);
     for ring in rings {
-        let (readable, total) = ring.counts();
-        in_buffer += readable;
-        written += total;
         let (events, head) = ring.read();
+        in_buffer += events.len() as u64;
+        written += ring.written(head);
         if consume {
             ring.consumed.store(head, Ordering::Relaxed);
         }
@@ -351,7 +362,10 @@ pub(crate) fn clear() {
 /// Sets the ring size (`buffer_size_kb`). Like the kernel's resize this keeps the setting for every
 /// thread, but unlike it the recorded events are dropped: threads move to new rings at their next event.
 pub(crate) fn resize(kb: usize) {
-    RING_ENTRIES.store((kb * 1024 / EVENT_BYTES).max(16), Ordering::Relaxed);
+    RING_ENTRIES.store(
+        (kb.saturating_mul(1024) / EVENT_BYTES).max(1),
+        Ordering::Relaxed,
+    );
     let _readers = READERS.lock();
     let mut rings = RINGS.lock();
     for ring in rings.iter() {
@@ -363,12 +377,7 @@ pub(crate) fn resize(kb: usize) {
 
 /// The ring size in KiB, as `buffer_size_kb` reads.
 pub(crate) fn size_kb() -> usize {
-    RING_ENTRIES
-        .load(Ordering::Relaxed)
-        .next_power_of_two()
-        .max(16)
-        * EVENT_BYTES
-        / 1024
+    (RING_ENTRIES.load(Ordering::Relaxed) * EVENT_BYTES).div_ceil(1024)
 }
 
 /// Out-of-line payloads of `Marker` and `Stack` events, by id (bounded: the oldest go first).
