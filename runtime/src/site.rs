@@ -23,6 +23,10 @@ pub(crate) const CAP_ARGS: u8 = 1 << 1;
 /// The site can be redirected to a replacement (`IPMODIFY`).
 pub(crate) const CAP_REDIRECT: u8 = 1 << 2;
 
+/// The dispatch pointer of a site never called yet: non-null, so the first call takes the slow path,
+/// which applies the start-up configuration ([`crate::init`]) and then clears it. Never dereferenced.
+const UNTOUCHED: *mut Snapshot = std::ptr::NonNull::<Snapshot>::dangling().as_ptr();
+
 /// The record of one traceable function: its names and location, and its dispatch pointer.
 pub struct Site {
     /// Null when no ops is attached; else the current immutable snapshot of attached ops.
@@ -49,7 +53,7 @@ impl Site {
         signature: &'static str,
     ) -> Self {
         Self {
-            dispatch: AtomicPtr::new(std::ptr::null_mut()),
+            dispatch: AtomicPtr::new(UNTOUCHED),
             position: AtomicU32::new(0),
             name,
             path,
@@ -67,6 +71,44 @@ impl Site {
         // Relaxed: only a hint whether to take the slow path, which loads the pointer again with
         // Acquire inside a read-side section before using it.
         !self.dispatch.load(Ordering::Relaxed).is_null()
+    }
+
+    /// The published snapshot (null: no ops), reading a never-called site as null.
+    #[inline(always)]
+    pub(crate) fn snapshot(&self, order: Ordering) -> *mut Snapshot {
+        let snapshot = self.dispatch.load(order);
+        if snapshot == UNTOUCHED {
+            std::ptr::null_mut()
+        } else {
+            snapshot
+        }
+    }
+
+    /// At a call's slow path: if this is the site's first call, applies the start-up configuration
+    /// (the first touch of the runtime) and marks the site as seen.
+    #[inline(always)]
+    pub(crate) fn first_call(&self) {
+        if self.dispatch.load(Ordering::Relaxed) == UNTOUCHED {
+            self.touch();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn touch(&self) {
+        // Inside a callback some ops is registered, so the configuration was (or is being) applied;
+        // waiting for it here could wait for a grace period that waits for us.
+        if !crate::sync::in_read_section() {
+            crate::init::ensure();
+        }
+        // Relaxed: a writer that published meanwhile wins (the exchange fails); readers load the
+        // pointer again with Acquire.
+        let _ = self.dispatch.compare_exchange(
+            UNTOUCHED,
+            std::ptr::null_mut(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     /// The function's name: `parse`, or `Parser::parse` when the impl's type is known (the attribute is

@@ -228,12 +228,13 @@ pub fn enter(
 ) {
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
+    site.first_call();
     let thread = thread::current();
     let ftrace = &thread.ftrace;
     let prev = ftrace.current.get();
     let opened = thread.reader.lock();
     // Acquire pairs with the Release store that published the snapshot.
-    let snapshot = site.dispatch.load(Ordering::Acquire);
+    let snapshot = site.snapshot(Ordering::Acquire);
     let mut owed = 0;
     if !snapshot.is_null() {
         // SAFETY: a snapshot is freed only after a grace period that starts after it was unpublished;
@@ -310,7 +311,7 @@ fn run_entries(
 ) {
     let section = thread.reader.section();
     // Acquire pairs with the Release store that published the snapshot.
-    let snapshot = site.dispatch.load(Ordering::Acquire);
+    let snapshot = site.snapshot(Ordering::Acquire);
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
@@ -334,7 +335,7 @@ fn run_exits(
         Phase::Return
     };
     let section = thread.reader.section();
-    let snapshot = site.dispatch.load(Ordering::Acquire);
+    let snapshot = site.snapshot(Ordering::Acquire);
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
@@ -543,6 +544,7 @@ impl Drop for AsyncGuard {
 #[cold]
 #[inline(never)]
 pub fn enter_async(site: &'static Site, args: CaptureArgs<'_>) -> AsyncGuard {
+    site.first_call();
     let mut owed = Vec::new();
     let thread = thread::current();
     run_entries(thread, site, thread.ftrace.current.get(), args, |o| {

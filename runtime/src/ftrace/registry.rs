@@ -158,7 +158,7 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
             Vec::new()
         };
         // Relaxed: only writers store this pointer, and we hold the writers' lock.
-        let current = site.dispatch.load(Ordering::Relaxed);
+        let current = site.snapshot(Ordering::Relaxed);
         let unchanged = if current.is_null() {
             wanted.is_empty()
         } else {
@@ -386,7 +386,7 @@ pub(crate) fn enabled_functions() -> Vec<EnabledFunction> {
         .iter()
         .filter_map(|&site| {
             // Relaxed: we hold the writers' lock, so the pointer and what it points to are stable.
-            let snapshot = site.dispatch.load(Ordering::Relaxed);
+            let snapshot = site.snapshot(Ordering::Relaxed);
             if snapshot.is_null() {
                 return None;
             }
