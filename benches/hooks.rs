@@ -6,6 +6,9 @@
 //! `python3 scripts/bench_table.py hook`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod common;
+use common::{NoopReporter, fastrace_chunks};
 use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -90,36 +93,6 @@ impl tracing::Subscriber for NoopSubscriber {
     fn event(&self, _: &tracing::Event<'_>) {}
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
-}
-
-struct NoopReporter;
-
-impl fastrace::collector::Reporter for NoopReporter {
-    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
-        black_box(spans);
-    }
-}
-
-/// Runs `f` `iters` times in chunks, each chunk under a fresh fastrace root set as local parent (a
-/// root's span line holds a bounded number of spans; past that fastrace stops recording).
-fn fastrace_chunks(iters: u64, mut f: impl FnMut()) -> Duration {
-    const CHUNK: u64 = 256;
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(CHUNK);
-        let root = fastrace::Span::root("bench", fastrace::collector::SpanContext::random());
-        let guard = root.set_local_parent();
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        total += start.elapsed();
-        drop(guard);
-        drop(root);
-        left -= n;
-    }
-    total
 }
 
 fn hook(c: &mut Criterion) {

@@ -15,6 +15,11 @@ RATIOS = {
         ("traceable_off", "tracing_instrument_off", ""),
         ("traceable_on", "fastrace_on", ""),
     ],
+    "tracer": [
+        ("function_graph_call", "fastrace_span", "<= 1.0"),
+        ("function_call", "fastrace_span", ""),
+        ("function_graph_call", "plain", ""),
+    ],
     "eventhandler": [
         ("direct_invoke_8", "closure_loop_8", "<= 1.3"),
         ("invoke_8", "closure_loop_8", "<= 1.5"),
