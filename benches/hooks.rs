@@ -12,7 +12,6 @@ use common::{NoopReporter, fastrace_chunks};
 use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::time::{Duration, Instant};
 use tracehook::ftrace::Ops;
 
 thread_local! {

@@ -2,13 +2,17 @@
 //! evaluator, and an async batch runner) whose functions are all `#[traceable]`.
 //!
 //! ```text
-//! cargo run --example demo                 # trace every function
+//! cargo run --example demo                 # the default filter
 //! cargo run --example demo -- 'Parser::*'  # only the parser's methods
 //! cargo run --example demo -- 'eval* !*::number'
 //! ```
 //!
-//! It attaches an ops that prints `function <-parent` for each call (the shape of the kernel's function
-//! tracer), runs the workload, unregisters, and runs it again to show that nothing is printed any more.
+//! Part 1 uses the built-in tracers through tracefs: function_graph on the filtered functions, with
+//! the profiler on, prints the call graph and the profile in the kernel's formats and writes the
+//! trace as Chrome Trace Event JSON (open it in <https://ui.perfetto.dev>).
+//!
+//! Part 2 writes its own callback: an ops that prints `function <-parent` and the arguments for each
+//! call, then unregisters and runs the workload again to show that nothing is printed any more.
 
 use std::fmt;
 use std::future::Future;
@@ -17,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use tracehook::ftrace::{self, Flags, Ops};
-use tracehook::traceable;
+use tracehook::{traceable, tracefs};
 
 /// The calculator, traced as a whole module.
 #[traceable]
@@ -303,22 +307,58 @@ impl fmt::Display for Display {
     }
 }
 
+/// The functions part 1 traces when no filter is given.
+const DEFAULT_FILTER: &str = "calculate* Parser::* eval* Lexer::tokens";
+
 fn main() {
-    if let Err(error) = run() {
+    let pattern = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    if let Err(error) = tracers(&pattern) {
+        eprintln!("demo: {error}");
+        std::process::exit(2);
+    }
+    if let Err(error) = own_callback(&pattern) {
         eprintln!("demo: {error}");
         std::process::exit(2);
     }
 }
 
-fn run() -> Result<(), ftrace::Error> {
-    let pattern = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let pattern = if pattern.is_empty() {
-        "*".to_owned()
+/// Part 1: function_graph, the profiler and the Perfetto export, through tracefs.
+fn tracers(pattern: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let filter = if pattern.is_empty() {
+        DEFAULT_FILTER
     } else {
         pattern
     };
+    println!("== part 1: the function_graph tracer on {filter:?}\n");
+    tracefs::write("set_ftrace_filter", filter)?;
+    tracefs::write("current_tracer", "function_graph")?;
+    tracefs::write("function_profile_enabled", "1")?;
+    tracefs::write("trace_marker", "workload starts")?;
+    workload();
+    tracefs::write("tracing_on", "0")?;
+    println!("\n$ cat trace\n{}", tracefs::read("trace")?);
     println!(
-        "{} traceable functions; filter: {pattern:?}",
+        "$ cat trace_stat/function\n{}",
+        tracefs::read("trace_stat/function")?
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&dir)?;
+    let json = dir.join("tracehook-demo.json");
+    std::fs::write(&json, tracefs::read("trace_json")?)?;
+    println!(
+        "Chrome trace written to {} (open it in https://ui.perfetto.dev)\n",
+        json.display()
+    );
+    tracehook::tracer::Tracer::new().reset()?;
+    Ok(())
+}
+
+/// Part 2: an ops of our own.
+fn own_callback(pattern: &str) -> Result<(), ftrace::Error> {
+    let pattern = if pattern.is_empty() { "*" } else { pattern };
+    println!("== part 2: our own callback on {pattern:?}");
+    println!(
+        "{} traceable functions",
         ftrace::available_functions().len()
     );
 
@@ -339,7 +379,7 @@ fn run() -> Result<(), ftrace::Error> {
         println!("  {:<24} <-{:<20} {args}", call.site().name(), parent);
     })
     .with_flags(Flags::SAVE_REGS_IF_SUPPORTED | Flags::RECURSION);
-    ops.set_filter(&pattern, true)?;
+    ops.set_filter(pattern, true)?;
     let selected = ftrace::available_functions()
         .filter(|site| ops.selects(site))
         .count();
