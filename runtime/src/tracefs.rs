@@ -9,7 +9,7 @@
 //! | `current_tracer` | rw | the tracer; writing switches (and clears the trace) |
 //! | `tracing_on` | rw | `1` / `0`: recording on or off (tracers stay attached) |
 //! | `trace` | rw | the trace with its header; any write clears it |
-//! | `trace_pipe` | r | consuming read without header; [`read`] waits for data, [`read_nonblock`] does not |
+//! | `trace_pipe` | r | consuming read without header; [`read()`] waits for data, [`read_nonblock`] does not |
 //! | `trace_marker` | w | text written into the trace |
 //! | `set_ftrace_filter` | rw | filter tokens and triggers (`glob:traceon[:N]`, `traceoff`, `stacktrace`) |
 //! | `set_ftrace_notrace` | rw | functions never traced |
@@ -68,10 +68,10 @@ pub fn write(file: &str, text: &str) -> Result<(), Error> {
     store(file, text, false)
 }
 
-/// `echo text >> file`: filter files keep their content and add to it; other files as [`write`].
+/// `echo text >> file`: filter files keep their content and add to it; other files as [`write()`].
 ///
 /// # Errors
-/// As [`write`].
+/// As [`write()`].
 pub fn append(file: &str, text: &str) -> Result<(), Error> {
     store(file, text, true)
 }
@@ -92,10 +92,10 @@ pub fn read(file: &str) -> Result<String, Error> {
     load(file)
 }
 
-/// Like [`read`], but a `trace_pipe` read returns at once (empty when there is nothing new).
+/// Like [`read()`], but a `trace_pipe` read returns at once (empty when there is nothing new).
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
 pub fn read_nonblock(file: &str) -> Result<String, Error> {
     if file == "trace_pipe" {
         return Ok(tracer::trace_text(true).unwrap_or_default());
