@@ -310,9 +310,33 @@ fn markers_in_order_and_as_graph_comments() {
         rest.starts_with(" [0") && rest.contains("] ..... "),
         "{line}"
     );
-    assert!(
-        text.contains("# entries-in-buffer/entries-written: 5/5   #P:"),
-        "{text}"
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+    let cpus = std::thread::available_parallelism().unwrap();
+    let entries = format!("# entries-in-buffer/entries-written: 5/5   #P:{cpus}");
+    assert_eq!(
+        header,
+        [
+            "# tracer: function",
+            "#",
+            entries.as_str(),
+            "#",
+            "#                                _-----=> irqs-off/BH-disabled",
+            "#                               / _----=> need-resched",
+            "#                              | / _---=> hardirq/softirq",
+            "#                              || / _--=> preempt-depth",
+            "#                              ||| / _-=> migrate-disable",
+            "#                              |||| /     delay",
+            "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION",
+            "#              | |         |   |||||     |         |",
+        ]
+    );
+    // The columns line up under the legend: `%16s-%-7d [%03d] ..... %5lu.%06lu: `.
+    let colon = line.find(": ").unwrap();
+    assert_eq!(&line[24..28], " [00", "{line}");
+    assert_eq!(
+        colon,
+        24 + " [000] ..... ".len() + "    0.000000".len(),
+        "{line}"
     );
     assert!(matches!(read("trace_marker"), Err(Error::WriteOnly(_))));
 
