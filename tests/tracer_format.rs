@@ -524,6 +524,18 @@ fn errors_name_the_problem_and_change_nothing() {
         Err(Error::ReadOnly(_))
     ));
     assert!(matches!(read("nope"), Err(Error::UnknownFile(_))));
+    write("current_tracer", "function").unwrap();
+    write("trace_marker", "kept").unwrap();
+    write("current_tracer", "function").unwrap();
+    assert!(
+        read("trace").unwrap().contains("kept"),
+        "the same tracer again keeps the trace"
+    );
+    write("current_tracer", "nop").unwrap();
+    assert!(
+        !read("trace").unwrap().contains("kept"),
+        "a switch clears it"
+    );
     let error = write("current_tracer", "blk").unwrap_err();
     assert!(error.to_string().contains("blk"), "{error}");
     assert_eq!(read("current_tracer").unwrap(), "nop\n");

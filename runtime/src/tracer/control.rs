@@ -54,8 +54,13 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Control) -> R) -> R {
 }
 
 impl Control {
-    /// Switches the current tracer (`current_tracer`). The trace is cleared, as the kernel does.
+    /// Switches the current tracer (`current_tracer`). The trace is cleared, as the kernel does; the
+    /// tracer already current is left as it is.
     pub(crate) fn set_kind(&mut self, kind: Kind) -> Result<(), Error> {
+        if kind == self.kind {
+            // The kernel's tracing_set_tracer: the same tracer again changes nothing.
+            return Ok(());
+        }
         if let Some(ops) = self.tracer_ops.take()
             && let Err(error) = ops.unregister()
         {
