@@ -13,12 +13,12 @@ fn stress_leaf(x: u64) -> u64 {
 
 #[traceable]
 fn stress_mid(x: u64) -> u64 {
-    stress_leaf(x) + 1
+    stress_leaf(x).wrapping_add(1)
 }
 
 #[traceable]
 fn stress_top(x: u64) -> u64 {
-    stress_mid(x) * 3
+    stress_mid(x).wrapping_mul(3)
 }
 
 fn rounds() -> usize {
