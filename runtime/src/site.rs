@@ -73,7 +73,8 @@ impl Site {
         !self.dispatch.load(Ordering::Relaxed).is_null()
     }
 
-    /// The published snapshot (null: no ops), reading a never-called site as null.
+    /// The published snapshot (null: no ops), reading a never-called site as null: for writers and
+    /// listings, which see sites that were never called (call paths run `first_call` first).
     #[inline(always)]
     pub(crate) fn snapshot(&self, order: Ordering) -> *mut Snapshot {
         let snapshot = self.dispatch.load(order);

@@ -233,8 +233,10 @@ pub fn enter(
     let ftrace = &thread.ftrace;
     let prev = ftrace.current.get();
     let opened = thread.reader.lock();
-    // Acquire pairs with the Release store that published the snapshot.
-    let snapshot = site.snapshot(Ordering::Acquire);
+    // Acquire pairs with the Release store that published the snapshot. The call paths load the
+    // pointer as it is: `first_call` (above, and in `enter_async`) has replaced a never-called site's
+    // sentinel, writers never store it, and exits are owed only after an entry found a snapshot.
+    let snapshot = site.dispatch.load(Ordering::Acquire);
     let mut owed = 0;
     if !snapshot.is_null() {
         // SAFETY: a snapshot is freed only after a grace period that starts after it was unpublished;
@@ -311,7 +313,7 @@ fn run_entries(
 ) {
     let section = thread.reader.section();
     // Acquire pairs with the Release store that published the snapshot.
-    let snapshot = site.snapshot(Ordering::Acquire);
+    let snapshot = site.dispatch.load(Ordering::Acquire);
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
@@ -335,7 +337,7 @@ fn run_exits(
         Phase::Return
     };
     let section = thread.reader.section();
-    let snapshot = site.snapshot(Ordering::Acquire);
+    let snapshot = site.dispatch.load(Ordering::Acquire);
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
