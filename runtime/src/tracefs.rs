@@ -126,11 +126,11 @@ fn static_name(file: &str) -> Option<&'static str> {
 }
 
 fn store(file: &str, text: &str, append: bool) -> Result<(), Error> {
-    crate::init::ensure();
+    // The first touch of the runtime applies `TRACEHOOK` (`Tracer::new`).
+    let tracer = Tracer::new();
     let Some(name) = static_name(file) else {
         return Err(Error::UnknownFile(file.to_owned()));
     };
-    let tracer = Tracer::new();
     match name {
         "current_tracer" => {
             let wanted = text.trim();
@@ -210,11 +210,11 @@ fn write_options(text: &str) -> Result<(), Error> {
 }
 
 fn load(file: &str) -> Result<String, Error> {
-    crate::init::ensure();
+    // The first touch of the runtime applies `TRACEHOOK` (`Tracer::new`).
+    let tracer = Tracer::new();
     let Some(name) = static_name(file) else {
         return Err(Error::UnknownFile(file.to_owned()));
     };
-    let tracer = Tracer::new();
     let line = |value: &dyn std::fmt::Display| format!("{value}\n");
     Ok(match name {
         "available_tracers" => "function_graph function nop\n".to_owned(),

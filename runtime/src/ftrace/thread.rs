@@ -111,6 +111,20 @@ pub(crate) struct Node {
     pub(crate) prev: *const Node,
 }
 
+impl Node {
+    /// The links of a thread's chain from `node` outwards (innermost first).
+    ///
+    /// # Safety
+    /// `node` is null or a link of the calling thread's chain, and the frames (or polls) owning the
+    /// links outlive `'a`: true within a callback or a call of this thread, for the chain it saw.
+    pub(crate) unsafe fn chain<'a>(node: *const Node) -> impl Iterator<Item = &'a Node> {
+        // SAFETY: the caller's contract, for `node` and, link by link, for each `prev`.
+        let first = unsafe { node.as_ref() };
+        // SAFETY: as above.
+        std::iter::successors(first, |link| unsafe { link.prev.as_ref() })
+    }
+}
+
 /// An exit callback owed to an ops whose entry callback ran: the ops' address and registration, and the
 /// word its entry callback left for the exit callback ([`Call::set_data`](super::Call::set_data)).
 #[derive(Clone, Copy)]
@@ -152,14 +166,10 @@ impl FtraceThread {
 
     /// The hooked functions this thread is inside, outermost first.
     pub(crate) fn stack(&self) -> Vec<&'static Site> {
-        let mut sites = Vec::new();
-        let mut node = self.current.get();
-        while !node.is_null() {
-            // SAFETY: as in `top`.
-            let link = unsafe { &*node };
-            sites.push(link.site);
-            node = link.prev;
-        }
+        // SAFETY: the thread's own chain, read on the thread, within this call.
+        let mut sites: Vec<&'static Site> = unsafe { Node::chain(self.current.get()) }
+            .map(|link| link.site)
+            .collect();
         sites.reverse();
         sites
     }

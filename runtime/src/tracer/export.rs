@@ -2,19 +2,13 @@
 //! stacks (flame graph tools), and the profiler's statistics.
 
 use super::clock;
-use super::format::{self, duration};
+use super::format::{self, duration, site_name};
 use super::record::PROFILES;
 use super::ring::{FLAG_ASYNC, Kind, Snapshot};
 use crate::site::{self, Site};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
-
-fn name_of(index: u32) -> &'static str {
-    site::all()
-        .get(index as usize)
-        .map_or("<unknown>", |s: &&'static Site| s.name())
-}
 
 /// A JSON string literal.
 fn json_string(out: &mut String, text: &str) {
@@ -71,7 +65,7 @@ pub(crate) fn chrome_json(snapshot: &Snapshot, tracer: &str) -> String {
                         open.truncate(at);
                     }
                     let dur = clock.delta_nanos(0, event.arg);
-                    json_string(&mut line, name_of(event.site));
+                    json_string(&mut line, site_name(event.site));
                     let _ = write!(
                         line,
                         r#","cat":"function","ph":"X","ts":{},"dur":{},"#,
@@ -80,7 +74,7 @@ pub(crate) fn chrome_json(snapshot: &Snapshot, tracer: &str) -> String {
                     );
                 }
                 Kind::Func => {
-                    json_string(&mut line, name_of(event.site));
+                    json_string(&mut line, site_name(event.site));
                     let _ = write!(
                         line,
                         r#","cat":"function","ph":"i","s":"t","ts":{},"#,
@@ -88,7 +82,7 @@ pub(crate) fn chrome_json(snapshot: &Snapshot, tracer: &str) -> String {
                     );
                     if event.arg != 0 {
                         line.push_str(r#""args":{"parent":"#);
-                        json_string(&mut line, name_of((event.arg - 1) as u32));
+                        json_string(&mut line, site_name((event.arg - 1) as u32));
                         line.push_str("},");
                     }
                 }
@@ -107,7 +101,7 @@ pub(crate) fn chrome_json(snapshot: &Snapshot, tracer: &str) -> String {
                         if n > 0 {
                             line.push(',');
                         }
-                        json_string(&mut line, name_of(site));
+                        json_string(&mut line, site_name(site));
                     }
                     line.push_str("]},");
                 }
@@ -122,7 +116,7 @@ pub(crate) fn chrome_json(snapshot: &Snapshot, tracer: &str) -> String {
                 continue;
             }
             let mut line = String::from("{\"name\":");
-            json_string(&mut line, name_of(event.site));
+            json_string(&mut line, site_name(event.site));
             let _ = write!(
                 line,
                 r#","cat":"function","ph":"B","ts":{},"pid":{pid},"tid":{}}}"#,
@@ -164,18 +158,18 @@ pub(crate) fn folded(snapshot: &Snapshot) -> String {
                     if let Some(parent) = stack.last_mut() {
                         parent.1 += dur;
                     }
-                    let mut path: Vec<&str> = stack.iter().map(|(s, _)| name_of(*s)).collect();
-                    path.push(name_of(event.site));
+                    let mut path: Vec<&str> = stack.iter().map(|(s, _)| site_name(*s)).collect();
+                    path.push(site_name(event.site));
                     *totals.entry(path.join(";")).or_default() += dur.saturating_sub(children);
                 }
                 Kind::Func => {
                     let path = if event.arg == 0 {
-                        name_of(event.site).to_owned()
+                        site_name(event.site).to_owned()
                     } else {
                         format!(
                             "{};{}",
-                            name_of((event.arg - 1) as u32),
-                            name_of(event.site)
+                            site_name((event.arg - 1) as u32),
+                            site_name(event.site)
                         )
                     };
                     *totals.entry(path).or_default() += 1;

@@ -6,7 +6,8 @@ use crate::site::{self, Site};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-fn site_name(index: u32) -> &'static str {
+/// The name of the site at 0-based `index`, as the outputs print it.
+pub(crate) fn site_name(index: u32) -> &'static str {
     site::all()
         .get(index as usize)
         .map_or("<unknown>", |s: &&'static Site| s.name())
@@ -300,31 +301,32 @@ fn proc_column(ring: &Ring) -> String {
 }
 
 fn graph_header(out: &mut String, options: &Options) {
+    // Each optional column: whether it is shown, its title, its bar line.
+    let columns = [
+        (
+            options.funcgraph_abstime,
+            "     TIME       ",
+            "      |         ",
+        ),
+        (options.funcgraph_cpu, " CPU", " |  "),
+        (
+            options.funcgraph_proc,
+            "  TASK/PID       ",
+            "   |    |        ",
+        ),
+        (
+            options.funcgraph_duration,
+            "  DURATION   ",
+            "   |   |      ",
+        ),
+    ];
     out.push('#');
-    if options.funcgraph_abstime {
-        out.push_str("     TIME       ");
-    }
-    if options.funcgraph_cpu {
-        out.push_str(" CPU");
-    }
-    if options.funcgraph_proc {
-        out.push_str("  TASK/PID       ");
-    }
-    if options.funcgraph_duration {
-        out.push_str("  DURATION   ");
+    for (_, title, _) in columns.iter().filter(|c| c.0) {
+        out.push_str(title);
     }
     out.push_str("               FUNCTION CALLS\n#");
-    if options.funcgraph_abstime {
-        out.push_str("      |         ");
-    }
-    if options.funcgraph_cpu {
-        out.push_str(" |  ");
-    }
-    if options.funcgraph_proc {
-        out.push_str("   |    |        ");
-    }
-    if options.funcgraph_duration {
-        out.push_str("   |   |      ");
+    for (_, _, bar) in columns.iter().filter(|c| c.0) {
+        out.push_str(bar);
     }
     out.push_str("               |   |   |   |\n");
 }

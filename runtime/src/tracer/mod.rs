@@ -24,6 +24,7 @@ mod export;
 mod format;
 pub(crate) mod record;
 pub(crate) mod ring;
+mod slot;
 pub(crate) mod triggers;
 
 pub use error::Error;
@@ -72,6 +73,9 @@ impl fmt::Display for Kind {
     }
 }
 
+/// How an option's switch is reached in [`Options`].
+type Switch = fn(&mut Options) -> &mut bool;
+
 /// The output options of `trace_options` (names as in the kernel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(
@@ -99,46 +103,40 @@ impl Options {
         funcgraph_tail: false,
     };
 
-    /// Every option name, in the order `trace_options` lists them.
-    pub(crate) const NAMES: [&'static str; 7] = [
-        "print-parent",
-        "funcgraph-overhead",
-        "funcgraph-cpu",
-        "funcgraph-proc",
-        "funcgraph-duration",
-        "funcgraph-abstime",
-        "funcgraph-tail",
+    /// Every option: its kernel name and its switch, in the order `trace_options` lists them.
+    const TABLE: [(&'static str, Switch); 7] = [
+        ("print-parent", |o| &mut o.print_parent),
+        ("funcgraph-overhead", |o| &mut o.funcgraph_overhead),
+        ("funcgraph-cpu", |o| &mut o.funcgraph_cpu),
+        ("funcgraph-proc", |o| &mut o.funcgraph_proc),
+        ("funcgraph-duration", |o| &mut o.funcgraph_duration),
+        ("funcgraph-abstime", |o| &mut o.funcgraph_abstime),
+        ("funcgraph-tail", |o| &mut o.funcgraph_tail),
     ];
 
-    pub(crate) fn get(&self, name: &str) -> Option<bool> {
-        Some(*self.field(name)?)
+    /// Every option name, in the order `trace_options` lists them.
+    pub(crate) const NAMES: [&'static str; 7] = {
+        let mut names = [""; 7];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::TABLE[i].0;
+            i += 1;
+        }
+        names
+    };
+
+    fn switch(&mut self, name: &str) -> Option<&mut bool> {
+        let (_, field) = Self::TABLE.iter().find(|(n, _)| *n == name)?;
+        Some(field(self))
     }
 
-    fn field(&self, name: &str) -> Option<&bool> {
-        Some(match name {
-            "print-parent" => &self.print_parent,
-            "funcgraph-overhead" => &self.funcgraph_overhead,
-            "funcgraph-cpu" => &self.funcgraph_cpu,
-            "funcgraph-proc" => &self.funcgraph_proc,
-            "funcgraph-duration" => &self.funcgraph_duration,
-            "funcgraph-abstime" => &self.funcgraph_abstime,
-            "funcgraph-tail" => &self.funcgraph_tail,
-            _ => return None,
-        })
+    pub(crate) fn get(&self, name: &str) -> Option<bool> {
+        let mut copy = *self;
+        copy.switch(name).map(|on| *on)
     }
 
     pub(crate) fn set(&mut self, name: &str, on: bool) -> Option<()> {
-        let field = match name {
-            "print-parent" => &mut self.print_parent,
-            "funcgraph-overhead" => &mut self.funcgraph_overhead,
-            "funcgraph-cpu" => &mut self.funcgraph_cpu,
-            "funcgraph-proc" => &mut self.funcgraph_proc,
-            "funcgraph-duration" => &mut self.funcgraph_duration,
-            "funcgraph-abstime" => &mut self.funcgraph_abstime,
-            "funcgraph-tail" => &mut self.funcgraph_tail,
-            _ => return None,
-        };
-        *field = on;
+        *self.switch(name)? = on;
         Some(())
     }
 }
@@ -478,12 +476,7 @@ pub(crate) fn mark(text: &str) {
         return;
     }
     let text = text.strip_suffix('\n').unwrap_or(text);
-    let id = ring::store_text(ring::Text::Marker(text.into()));
-    let clock = clock::get();
-    ring::record(
-        crate::thread::current(),
-        &ring::event(clock.raw(), ring::Kind::Marker, 0, 0, 0, id),
-    );
+    ring::record_text(ring::Kind::Marker, ring::Text::Marker(text.into()));
 }
 
 /// The profile as `trace_stat/function` shows it.

@@ -11,9 +11,10 @@
 
 use super::clock::TraceClock;
 use super::ring::{self, FLAG_ASYNC, FLAG_UNWIND, Kind};
+use super::slot::{self, Retire, ThreadSlot};
 use crate::ftrace::thread::Node;
 use crate::ftrace::{Call, Phase};
-use crate::site::{self, Site};
+use crate::site;
 use crate::thread::{self, ThreadState};
 use parking_lot::Mutex;
 use std::cell::Cell;
@@ -126,12 +127,10 @@ const TIME_MASK: u64 = (1 << 48) - 1;
 
 /// What the enclosing `async fn` polls contribute: (their count, inside a graph function, inside a
 /// graph-notrace function). Only walked when the tracer is attached to some `async fn`.
-fn async_context(shared: &GraphShared, mut node: *const Node) -> (u32, bool, bool) {
+fn async_context(shared: &GraphShared, node: *const Node) -> (u32, bool, bool) {
     let (mut depth, mut function, mut notrace) = (0, false, false);
-    while !node.is_null() {
-        // SAFETY: nodes of the thread's chain belong to enclosing frames (or polls) that outlive
-        // this callback.
-        let link = unsafe { &*node };
+    // SAFETY: `node` is the parent link of the call whose callback is running on this thread.
+    for link in unsafe { Node::chain(node) } {
         if link.site.is_async()
             && let Some(index) = site::index_of(link.site)
             && shared.attached_async.contains(index)
@@ -140,7 +139,6 @@ fn async_context(shared: &GraphShared, mut node: *const Node) -> (u32, bool, boo
             function |= shared.functions.contains(index);
             notrace |= shared.notrace.contains(index);
         }
-        node = link.prev;
     }
     (depth, function, notrace)
 }
@@ -278,21 +276,13 @@ fn record(
 
 /// The sites of the thread's stack at a call of `site`, innermost first (for `stacktrace`).
 pub(crate) fn stack_of(call: &Call<'_>) -> Box<[u32]> {
-    let mut sites = Vec::new();
-    let mut push = |site: &Site| {
-        if let Some(index) = site::index_of(site) {
-            sites.push(u32::try_from(index).unwrap_or(u32::MAX));
-        }
-    };
-    push(call.site());
-    let mut node = call.parent;
-    while !node.is_null() {
-        // SAFETY: as in `async_context`.
-        let link = unsafe { &*node };
-        push(link.site);
-        node = link.prev;
-    }
-    sites.into_boxed_slice()
+    // SAFETY: the parent link of the call whose callback is running on this thread.
+    let outer = unsafe { Node::chain(call.parent) }.map(|link| link.site);
+    std::iter::once(call.site())
+        .chain(outer)
+        .filter_map(site::index_of)
+        .map(|index| u32::try_from(index).unwrap_or(u32::MAX))
+        .collect()
 }
 
 /// One function's profile counters in one thread's table.
@@ -313,56 +303,15 @@ pub(crate) struct ProfileTable {
 /// Every profile table since the last reset.
 pub(crate) static PROFILES: Mutex<Vec<Arc<ProfileTable>>> = Mutex::new(Vec::new());
 
-/// Per-thread profiler state.
-pub(crate) struct ProfileThread {
-    table: Cell<*const ProfileTable>,
-}
-
-impl ProfileThread {
-    pub(crate) const fn new() -> Self {
-        Self {
-            table: Cell::new(std::ptr::null()),
-        }
-    }
-
-    pub(crate) fn tear_down(&self) {
-        let table = self.table.replace(std::ptr::null());
-        if !table.is_null() {
-            // SAFETY: made by Arc::into_raw in `profile_table`, no longer reachable from the thread.
-            drop(unsafe { Arc::from_raw(table) });
-        }
+impl Retire for ProfileTable {
+    fn retired(&self) -> &AtomicBool {
+        &self.retired
     }
 }
 
 /// Drops every table (the counters restart from zero: `echo 1 > function_profile_enabled`).
 pub(crate) fn reset_profiles() {
-    let mut tables = PROFILES.lock();
-    for table in tables.iter() {
-        table.retired.store(true, Ordering::Relaxed);
-    }
-    tables.clear();
-}
-
-#[cold]
-#[inline(never)]
-fn profile_table(thread: &ThreadState) -> Option<&ProfileTable> {
-    if thread.reader.is_torn_down() {
-        return None;
-    }
-    thread::register_teardown();
-    let slot = &thread.tracer.profile;
-    slot.tear_down();
-    let table = Arc::new(ProfileTable {
-        cells: (0..site::all().len())
-            .map(|_| ProfileCell::default())
-            .collect(),
-        retired: AtomicBool::new(false),
-    });
-    PROFILES.lock().push(Arc::clone(&table));
-    let raw = Arc::into_raw(table);
-    slot.table.set(raw);
-    // SAFETY: just made; the thread holds a count.
-    Some(unsafe { &*raw })
+    slot::retire_all(&PROFILES);
 }
 
 /// Profiler entry: remembers the entry time in the call's data word.
@@ -377,10 +326,16 @@ pub(crate) fn profile_exit(clock: &TraceClock, call: &Call<'_>) {
         return;
     };
     let thread = thread::current();
-    let table = thread.tracer.profile.table.get();
-    // SAFETY: a non-null table pointer holds a strong count until `tear_down`.
-    let table = unsafe { table.as_ref() }.filter(|t| !t.retired.load(Ordering::Relaxed));
-    let Some(table) = table.or_else(|| profile_table(thread)) else {
+    let Some(table) = thread
+        .tracer
+        .profile
+        .get_or_install(thread, &PROFILES, || ProfileTable {
+            cells: (0..site::all().len())
+                .map(|_| ProfileCell::default())
+                .collect(),
+            retired: AtomicBool::new(false),
+        })
+    else {
         return;
     };
     let Some(cell) = table.cells.get(index) else {
@@ -404,17 +359,17 @@ pub(crate) fn profile_exit(clock: &TraceClock, call: &Call<'_>) {
 
 /// The per-thread tracer state: ring, graph depth, profile table.
 pub(crate) struct TracerThread {
-    pub(crate) ring: ring::ThreadRing,
+    pub(crate) ring: ThreadSlot<ring::Ring>,
     pub(crate) graph: GraphThread,
-    pub(crate) profile: ProfileThread,
+    pub(crate) profile: ThreadSlot<ProfileTable>,
 }
 
 impl TracerThread {
     pub(crate) const fn new() -> Self {
         Self {
-            ring: ring::ThreadRing::new(),
+            ring: ThreadSlot::new(),
             graph: GraphThread::new(),
-            profile: ProfileThread::new(),
+            profile: ThreadSlot::new(),
         }
     }
 

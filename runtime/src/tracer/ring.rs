@@ -10,9 +10,9 @@
 //! trace is cleared or the buffer size changes.
 
 use super::clock;
-use crate::thread::{self, ThreadState};
+use super::slot::{self, Retire};
+use crate::thread::ThreadState;
 use parking_lot::Mutex;
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
@@ -214,26 +214,9 @@ pub(crate) static TRACING_ON: AtomicBool = AtomicBool::new(true);
 /// Serializes readers (a consuming read and a clear must not interleave).
 static READERS: Mutex<()> = Mutex::new(());
 
-/// The ring state of one thread (in the runtime's destructor-free thread state).
-pub(crate) struct ThreadRing {
-    /// This thread's ring, holding one strong count (`Arc::into_raw`), or null.
-    ring: Cell<*const Ring>,
-}
-
-impl ThreadRing {
-    pub(crate) const fn new() -> Self {
-        Self {
-            ring: Cell::new(std::ptr::null()),
-        }
-    }
-
-    /// Drops the thread's count on its ring (the ring stays readable in `RINGS`).
-    pub(crate) fn tear_down(&self) {
-        let ring = self.ring.replace(std::ptr::null());
-        if !ring.is_null() {
-            // SAFETY: made by Arc::into_raw in `install`, and no longer reachable from the thread.
-            drop(unsafe { Arc::from_raw(ring) });
-        }
+impl Retire for Ring {
+    fn retired(&self) -> &AtomicBool {
+        &self.retired
     }
 }
 
@@ -244,41 +227,23 @@ pub(crate) fn record(thread: &ThreadState, event: &Event) {
     if !TRACING_ON.load(Ordering::Relaxed) {
         return;
     }
-    let ring = thread.tracer.ring.ring.get();
-    // SAFETY: a non-null ring pointer holds a strong count, released only by `tear_down`/`install`.
-    let ring = unsafe { ring.as_ref() }.filter(|r| !r.retired.load(Ordering::Relaxed));
-    let Some(ring) = ring.or_else(|| install(thread)) else {
-        return;
-    };
-    ring.push(event);
+    if let Some(ring) = thread.tracer.ring.get_or_install(thread, &RINGS, new_ring) {
+        ring.push(event);
+    }
 }
 
-/// Gives the thread a (new) ring; `None` once the thread's state is torn down (thread exit).
-#[cold]
-#[inline(never)]
-fn install(thread: &ThreadState) -> Option<&Ring> {
-    if thread.reader.is_torn_down() {
-        return None;
-    }
-    thread::register_teardown();
-    let slot = &thread.tracer.ring;
-    slot.tear_down();
+/// A ring for the calling thread, named after it.
+fn new_ring() -> Ring {
     let current = std::thread::current();
-    let name = current.name().unwrap_or("<...>");
     // The kernel's comm is at most 15 bytes.
-    let name: String = name.chars().take(15).collect();
+    let name: String = current.name().unwrap_or("<...>").chars().take(15).collect();
     // SAFETY: `gettid` has no preconditions.
     let tid = u32::try_from(unsafe { libc::gettid() }).unwrap_or(0);
-    let ring = Arc::new(Ring::new(
+    Ring::new(
         RING_ENTRIES.load(Ordering::Relaxed),
         tid,
         name.into_boxed_str(),
-    ));
-    RINGS.lock().push(Arc::clone(&ring));
-    let raw = Arc::into_raw(ring);
-    slot.ring.set(raw);
-    // SAFETY: just made, and the thread holds the count.
-    Some(unsafe { &*raw })
+    )
 }
 
 /// Builds an event stamped now, on this CPU.
@@ -367,11 +332,7 @@ pub(crate) fn resize(kb: usize) {
         Ordering::Relaxed,
     );
     let _readers = READERS.lock();
-    let mut rings = RINGS.lock();
-    for ring in rings.iter() {
-        ring.retired.store(true, Ordering::Relaxed);
-    }
-    rings.clear();
+    slot::retire_all(&RINGS);
     TEXTS.lock().clear();
 }
 
@@ -406,7 +367,7 @@ impl Texts {
 }
 
 /// Stores a payload and returns its id for the event.
-pub(crate) fn store_text(text: Text) -> u64 {
+fn store_text(text: Text) -> u64 {
     let mut texts = TEXTS.lock();
     let id = texts.next;
     texts.next += 1;
@@ -415,6 +376,15 @@ pub(crate) fn store_text(text: Text) -> u64 {
     }
     texts.items.push_back((id, Arc::new(text)));
     id
+}
+
+/// Records, on the calling thread, an event of `kind` whose payload is `text` (markers, stack traces).
+pub(crate) fn record_text(kind: Kind, text: Text) {
+    let id = store_text(text);
+    record(
+        crate::thread::current(),
+        &event(clock::get().raw(), kind, 0, 0, 0, id),
+    );
 }
 
 /// The payload of id `id`, if it is still kept.

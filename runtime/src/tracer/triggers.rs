@@ -190,12 +190,7 @@ pub(crate) fn fire(table: &Table, call: &Call<'_>) {
             }
             Command::StackTrace => {
                 if TRACING_ON.load(Ordering::Relaxed) && take(&trigger.count) {
-                    let id = ring::store_text(Text::Stack(record::stack_of(call)));
-                    let clock = super::clock::get();
-                    ring::record(
-                        crate::thread::current(),
-                        &ring::event(clock.raw(), Kind::Stack, 0, 0, 0, id),
-                    );
+                    ring::record_text(Kind::Stack, Text::Stack(record::stack_of(call)));
                 }
             }
         }
