@@ -4,6 +4,9 @@
     reason = "kernel names such as SyS_read are part of the glob table"
 )]
 
+mod common;
+
+use common::KERNEL_GLOB_TABLE;
 use tracehook::ftrace::{self, Error, Ops, Site};
 use tracehook::traceable;
 
@@ -82,33 +85,7 @@ fn expected(predicate: impl Fn(&str) -> bool) -> Vec<&'static str> {
 
 #[test]
 fn kernel_selftest_glob_table() {
-    // Each row: the pattern, and the regex of the selftest written as a plain predicate.
-    type Row<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
-    let table: [Row<'_>; 7] = [
-        ("*schedule", &|n| n.ends_with("schedule")),
-        ("schedule*", &|n| n.starts_with("schedule")),
-        ("*pin*lock", &|n| {
-            n.ends_with("lock") && n[..n.len() - 4].contains("pin")
-        }),
-        ("mutex*unl*", &|n| {
-            n.starts_with("mutex") && n["mutex".len()..].contains("unl")
-        }),
-        ("sch*ule", &|n| {
-            n.starts_with("sch") && n.ends_with("ule") && n.len() >= 6
-        }),
-        ("[Ss]y[Ss]_*", &|n| {
-            let b = n.as_bytes();
-            b.len() >= 4
-                && matches!(b[0], b'S' | b's')
-                && b[1] == b'y'
-                && matches!(b[2], b'S' | b's')
-                && b[3] == b'_'
-        }),
-        ("sch?dule", &|n| {
-            n.len() == 8 && n.starts_with("sch") && n.ends_with("dule")
-        }),
-    ];
-    for (pattern, predicate) in table {
+    for (pattern, predicate) in KERNEL_GLOB_TABLE {
         let want = expected(predicate);
         assert!(!want.is_empty(), "{pattern} must select something");
         assert_eq!(selection(pattern), want, "pattern {pattern}");

@@ -113,6 +113,19 @@ fn malformed_variable_is_reported_once_and_ignored() {
     }
 }
 
+/// The names of the complete (`X`) events of a Chrome trace file, in file order.
+fn complete_events(path: &std::path::Path) -> Vec<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    value["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
 fn output_file_written_at_exit() {
     let dir = std::env::temp_dir().join(format!("tracehook-env-{}", std::process::id()));
@@ -122,16 +135,7 @@ fn output_file_written_at_exit() {
         "current_tracer=function_graph;set_ftrace_filter=env_*",
         Some(&json),
     );
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let names: Vec<&str> = value["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["ph"] == "X")
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["env_eval", "env_parse"]);
+    assert_eq!(complete_events(&json), ["env_eval", "env_parse"]);
     // The first traced call is the first touch of the runtime: the variable applies there.
     let untouched = dir.join("untouched.json");
     run(
@@ -139,17 +143,8 @@ fn output_file_written_at_exit() {
         Some(&untouched),
         "child_untouched",
     );
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&untouched).unwrap()).unwrap();
-    let complete: Vec<&str> = value["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["ph"] == "X")
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
     // env_parse's first call applied the variable before looking for callbacks: it is traced too.
-    assert_eq!(complete, ["env_eval", "env_parse"], "{value}");
+    assert_eq!(complete_events(&untouched), ["env_eval", "env_parse"]);
     let text = dir.join("trace.txt");
     run_child(
         "current_tracer=function;set_ftrace_filter=env_*",

@@ -1,6 +1,9 @@
 //! The tracers' output formats (golden layouts), graph options and filters, exports, and the
 //! tracefs files' errors. One tracer configuration per program: tests take a lock and reset.
 
+mod common;
+
+use common::{YieldOnce, block_on};
 use std::sync::{Mutex, MutexGuard};
 use tracehook::traceable;
 use tracehook::tracefs::{self, append, read, read_nonblock, write};
@@ -37,39 +40,11 @@ fn fmt_recover() -> bool {
     std::panic::catch_unwind(fmt_panics).is_err()
 }
 
-/// A future that is pending once, so the async fn below is suspended between two polls.
-struct YieldOnce(bool);
-
-impl std::future::Future for YieldOnce {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            std::task::Poll::Ready(())
-        } else {
-            self.0 = true;
-            std::task::Poll::Pending
-        }
-    }
-}
-
 #[traceable]
 async fn fmt_async(x: u32) -> u32 {
     let a = fmt_leaf(x);
     YieldOnce(false).await;
     a + fmt_leaf(x)
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
 }
 
 static LOCK: Mutex<()> = Mutex::new(());

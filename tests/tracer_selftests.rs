@@ -13,6 +13,9 @@
     reason = "some functions exist only to be listed and matched by the globs"
 )]
 
+mod common;
+
+use common::KERNEL_GLOB_TABLE;
 use std::sync::{Mutex, MutexGuard};
 use tracehook::traceable;
 use tracehook::tracefs::{append, read, write};
@@ -93,27 +96,7 @@ fn available() -> Vec<String> {
 #[test]
 fn func_filter_glob() {
     let _guard = initialize_ftrace();
-    type Row<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
-    let table: [Row<'_>; 6] = [
-        ("schedul?", &|n| n.len() == 8 && n.starts_with("schedul")),
-        ("schedule*", &|n| n.starts_with("schedule")),
-        ("*schedule", &|n| n.ends_with("schedule")),
-        ("*pin*lock", &|n| {
-            n.ends_with("lock") && n[..n.len() - 4].contains("pin")
-        }),
-        ("[Ss]y[Ss]_*", &|n| {
-            let b = n.as_bytes();
-            b.len() >= 4
-                && matches!(b[0], b'S' | b's')
-                && b[1] == b'y'
-                && matches!(b[2], b'S' | b's')
-                && b[3] == b'_'
-        }),
-        ("sch*ule", &|n| {
-            n.starts_with("sch") && n.ends_with("ule") && n.len() >= 6
-        }),
-    ];
-    for (pattern, predicate) in table {
+    for (pattern, predicate) in KERNEL_GLOB_TABLE {
         write("set_ftrace_filter", pattern).expect(pattern);
         let mut want: Vec<String> = available().into_iter().filter(|n| predicate(n)).collect();
         want.sort();

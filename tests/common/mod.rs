@@ -124,3 +124,34 @@ impl Future for YieldOnce {
         }
     }
 }
+
+/// A test over a function name (a selftest regex written as Rust).
+pub type NamePredicate = fn(&str) -> bool;
+
+/// The glob table of the kernel selftest `func-filter-glob.tc`: each pattern with the selftest's regex
+/// written as a plain predicate over function names.
+pub const KERNEL_GLOB_TABLE: [(&str, NamePredicate); 8] = [
+    ("schedul?", |n| n.len() == 8 && n.starts_with("schedul")),
+    ("schedule*", |n| n.starts_with("schedule")),
+    ("*schedule", |n| n.ends_with("schedule")),
+    ("*pin*lock", |n| {
+        n.ends_with("lock") && n[..n.len() - 4].contains("pin")
+    }),
+    ("mutex*unl*", |n| {
+        n.starts_with("mutex") && n["mutex".len()..].contains("unl")
+    }),
+    ("sch*ule", |n| {
+        n.starts_with("sch") && n.ends_with("ule") && n.len() >= 6
+    }),
+    ("[Ss]y[Ss]_*", |n| {
+        let b = n.as_bytes();
+        b.len() >= 4
+            && matches!(b[0], b'S' | b's')
+            && b[1] == b'y'
+            && matches!(b[2], b'S' | b's')
+            && b[3] == b'_'
+    }),
+    ("sch?dule", |n| {
+        n.len() == 8 && n.starts_with("sch") && n.ends_with("dule")
+    }),
+];
