@@ -112,7 +112,7 @@ pub mod __private {
     pub use tracehook_runtime::__linkme as linkme;
     pub use tracehook_runtime::eventhandler::STATIC_HANDLERS;
     pub use tracehook_runtime::ftrace::{
-        Arg, ArgView, AsyncGuard, Guard, RedirectSlot, ViewDebug, ViewOpaque, enter, enter_async,
+        Arg, ArgView, AsyncGuard, Guard, ViewDebug, ViewOpaque, enter, enter_async, enter_slow,
         instrument, no_args,
     };
     pub use tracehook_runtime::site::{SITES, Site};

@@ -4,9 +4,11 @@
 //! fn parse(input: &str) -> Ast {
 //!     static __TRACEHOOK_SITE: Site = Site::__new("parse", concat!(module_path!(), "::parse"), ..);
 //!     #[distributed_slice(SITES)] static __TRACEHOOK_SITE_REF: &Site = &__TRACEHOOK_SITE;
-//!     let __tracehook_guard = if __TRACEHOOK_SITE.__is_hooked() { enter(&SITE, &[args..], ..) }
-//!                             else { Guard::off() };
-//!     if let Some(f) = __tracehook_guard.__redirect::<fn(&str) -> Ast>() { return f(input); }
+//!     let mut __tracehook_guard = pin!(Guard::new());
+//!     if __TRACEHOOK_SITE.__is_hooked() && !enter(__tracehook_guard.as_mut(), &__TRACEHOOK_SITE) {
+//!         let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
+//!         if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
+//!     }
 //!     <the original statements, in place>
 //! }
 //! ```
@@ -191,59 +193,68 @@ pub(crate) fn rewrite(
             .await
         }
     } else {
-        let hook = match &fn_pointer {
+        let redirect_type = match &fn_pointer {
+            None => quote!(::core::option::Option::None),
+            Some(ty) => quote!(::core::option::Option::Some(
+                ::core::any::TypeId::of::<#ty> as fn() -> ::core::any::TypeId
+            )),
+        };
+        let redirect = fn_pointer.as_ref().map(|ty| {
+            let bindings = params.iter().map(|p| &p.binding);
+            let call = quote!(__tracehook_replacement(#(#bindings),*));
+            let call = if sig.unsafety.is_some() {
+                quote!(unsafe { #call })
+            } else {
+                call
+            };
+            // A replacement of a `-> !` function diverges by itself; `return` on it would be
+            // unreachable.
+            let diverges = matches!(
+                &sig.output,
+                ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))
+            );
+            let call = if diverges {
+                quote!(#call;)
+            } else {
+                quote!(return #call;)
+            };
+            (ty, call)
+        });
+        let slow = match redirect {
             None => quote! {
-                #view_traits
-                #private::enter(
+                let _ = #private::enter_slow(
                     __tracehook_guard.as_mut(),
                     &__TRACEHOOK_SITE,
                     #arg_list,
-                    ::core::option::Option::None,
+                    #redirect_type,
                 );
             },
-            Some(ty) => {
-                let bindings = params.iter().map(|p| &p.binding);
-                let call = quote!(__tracehook_replacement(#(#bindings),*));
-                let call = if sig.unsafety.is_some() {
-                    quote!(unsafe { #call })
-                } else {
-                    call
-                };
-                // A replacement of a `-> !` function diverges by itself; `return` on it would be
-                // unreachable.
-                let diverges = matches!(
-                    &sig.output,
-                    ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_))
-                );
-                let call = if diverges {
-                    quote!(#call;)
-                } else {
-                    quote!(return #call;)
-                };
-                quote! {
-                    #view_traits
-                    let __tracehook_slot = #private::RedirectSlot::<#ty>::new();
-                    #private::enter(
+            Some((ty, call)) => quote! {
+                if let ::core::option::Option::Some(__tracehook_replacement) =
+                    #private::enter_slow(
                         __tracehook_guard.as_mut(),
                         &__TRACEHOOK_SITE,
                         #arg_list,
-                        ::core::option::Option::Some(__tracehook_slot.erased()),
-                    );
-                    if let ::core::option::Option::Some(__tracehook_replacement) =
-                        __tracehook_slot.get()
-                    {
-                        #call
-                    }
+                        #redirect_type,
+                    )
+                    .get::<#ty>()
+                {
+                    #call
                 }
-            }
+            },
         };
         quote! {
             #site_items
             #(#items)*
-            // Pinned in this frame: `enter` links it into the thread's chain of hooked calls.
+            // Pinned in this frame: `enter` links it into the thread's chain of hooked calls, and it
+            // unlinks itself when dropped.
             let mut __tracehook_guard = ::core::pin::pin!(#private::Guard::new());
-            if __TRACEHOOK_SITE.__is_hooked() {
-                #hook
+            // `enter` takes the common case (one plain ops) and says whether it did.
+            if __TRACEHOOK_SITE.__is_hooked()
+                && !#private::enter(__tracehook_guard.as_mut(), &__TRACEHOOK_SITE)
+            {
+                #view_traits
+                #slow
             }
             #(#restores)*
             #(#rest)*

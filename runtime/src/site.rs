@@ -25,7 +25,7 @@ pub(crate) const CAP_REDIRECT: u8 = 1 << 2;
 
 /// The dispatch pointer of a site never called yet: non-null, so the first call takes the slow path,
 /// which applies the start-up configuration ([`crate::init`]) and then clears it. Never dereferenced.
-const UNTOUCHED: *mut Snapshot = std::ptr::NonNull::<Snapshot>::dangling().as_ptr();
+pub(crate) const UNTOUCHED: *mut Snapshot = std::ptr::NonNull::<Snapshot>::dangling().as_ptr();
 
 /// The record of one traceable function: its names and location, and its dispatch pointer.
 pub struct Site {

@@ -1,6 +1,6 @@
 //! What a callback sees of one traced call.
 
-use super::dispatch::ErasedSlot;
+use super::dispatch::RedirectPoint;
 use super::thread::Node;
 use super::{Error, Ops};
 use crate::site::Site;
@@ -21,21 +21,27 @@ pub enum Phase {
 
 /// One traced call, as a callback sees it.
 pub struct Call<'a> {
-    pub(crate) site: &'static Site,
-    /// The enclosing hooked call's node (null at the top); alive while the callback runs.
-    pub(crate) parent: *const Node,
+    /// The call's link in the thread's chain: its site, and the enclosing hooked call's node (null at
+    /// the top), alive while the callback runs.
+    pub(crate) node: &'a Node,
     pub(crate) ops: &'a Ops,
-    pub(crate) args: Option<&'a [Arg<'a>]>,
-    pub(crate) phase: Phase,
-    pub(crate) redirect: Option<&'a ErasedSlot>,
+    /// `None` for the common entry: no arguments, no redirect (four words to write on the hot path).
+    pub(crate) extra: Option<&'a Extra<'a>>,
     pub(crate) data: Cell<u64>,
+}
+
+/// What a [`Call`] shows beyond the common entry.
+pub(crate) struct Extra<'a> {
+    pub(crate) args: Option<&'a [Arg<'a>]>,
+    pub(crate) redirect: Option<&'a RedirectPoint>,
+    pub(crate) phase: Phase,
 }
 
 impl<'a> Call<'a> {
     /// The traced function (kernel: `ip`).
     #[must_use]
     pub fn site(&self) -> &'static Site {
-        self.site
+        self.node.site
     }
 
     /// The innermost enclosing hooked function on this thread, `None` at the top (kernel: `parent_ip`).
@@ -43,7 +49,7 @@ impl<'a> Call<'a> {
     pub fn parent(&self) -> Option<&'static Site> {
         // SAFETY: the node belongs to an enclosing frame (or poll) of the traced call, which outlives
         // every callback of that call.
-        (!self.parent.is_null()).then(|| unsafe { (*self.parent).site })
+        (!self.node.prev.is_null()).then(|| unsafe { (*self.node.prev).site })
     }
 
     /// The ops this callback belongs to (kernel: `op`).
@@ -55,13 +61,13 @@ impl<'a> Call<'a> {
     /// The arguments, when the ops has `SAVE_REGS` (or `SAVE_REGS_IF_SUPPORTED` and the site gives them).
     #[must_use]
     pub fn args(&self) -> Option<&'a [Arg<'a>]> {
-        self.args
+        self.extra?.args
     }
 
     /// Entry, return or unwind.
     #[must_use]
     pub fn phase(&self) -> Phase {
-        self.phase
+        self.extra.map_or(Phase::Entry, |extra| extra.phase)
     }
 
     /// Leaves one word for this ops' exit callback of the same call, which reads it with
@@ -89,19 +95,20 @@ impl<'a> Call<'a> {
     /// [`Error::RedirectNotAllowed`] outside those conditions; [`Error::RedirectMismatch`] if `F` is not
     /// the site's type.
     pub fn redirect<F: Copy + 'static>(&self, replacement: F) -> Result<(), Error> {
-        let Some(slot) = self.redirect.filter(|_| self.phase == Phase::Entry) else {
-            return Err(Error::RedirectNotAllowed { site: self.site });
+        let point = self
+            .extra
+            .filter(|extra| extra.phase == Phase::Entry)
+            .and_then(|extra| extra.redirect);
+        let Some(point) = point else {
+            return Err(Error::RedirectNotAllowed { site: self.site() });
         };
-        if TypeId::of::<F>() != (slot.type_id)() || size_of::<F>() != size_of::<usize>() {
+        if TypeId::of::<F>() != (point.expected)() || size_of::<F>() != size_of::<usize>() {
             return Err(Error::RedirectMismatch {
-                expected: self.site.signature(),
+                expected: self.site().signature(),
                 found: std::any::type_name::<F>(),
             });
         }
-        // SAFETY: `F` has the TypeId of the site's function-pointer type, so it is that pointer type,
-        // which has the size of `usize` (checked too); a fn pointer round-trips through `usize`.
-        let pointer = unsafe { std::mem::transmute_copy::<F, usize>(&replacement) };
-        slot.pointer.set(Some(pointer));
+        point.set(replacement);
         Ok(())
     }
 }
@@ -109,10 +116,10 @@ impl<'a> Call<'a> {
 impl fmt::Debug for Call<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
-            .field("site", &self.site.path())
+            .field("site", &self.site().path())
             .field("parent", &self.parent().map(Site::path))
-            .field("phase", &self.phase)
-            .field("args", &self.args)
+            .field("phase", &self.phase())
+            .field("args", &self.args())
             .finish_non_exhaustive()
     }
 }

@@ -1,17 +1,17 @@
 //! The hooked-call path: from a site's dispatch pointer to the attached callbacks and back.
 //!
-//! Generated code pins a [`Guard`] in the traced function's frame, checks [`Site::__is_hooked`] (one
-//! relaxed load) and, only when it is set, calls the cold [`enter`]. `enter` runs the entry callbacks
-//! inside a read-side section and links the guard into the thread's chain of hooked calls (the shadow
-//! stack: `Call::parent` is the previous link). Exit callbacks owed to the ops whose entry callbacks ran
-//! are kept on a thread-local stack. Dropping the guard (return or unwind) unlinks it, with one
-//! thread-local store when nothing is owed, or runs the owed exit callbacks in a second section. The
-//! read side never spans the traced body, so a long-running call cannot hold up `unregister`.
+//! Generated code pins a [`Guard`] in the traced function's frame (one word stored), checks
+//! [`Site::__is_hooked`] (one relaxed load) and, only when it is set, calls the cold [`enter`]. `enter`
+//! links the guard's node into the thread's chain of hooked calls (the shadow stack: `Call::parent` is
+//! the previous link) and runs the entry callbacks inside a read-side section. Exit callbacks owed to the ops whose entry callbacks
+//! ran are kept on a thread-local stack. Dropping the guard (return or unwind) unlinks the node, with
+//! one thread-local store when nothing is owed, or runs the owed exit callbacks in a second section.
+//! The read side never spans the traced body, so a long-running call cannot hold up `unregister`.
 //!
 //! `async fn`s use [`enter_async`] and an [`AsyncGuard`] that carries its owed exits with it (the future
 //! may finish on another thread); [`Instrumented`] links a node around each poll.
 
-use super::call::{Call, CaptureArgs, Phase, no_args};
+use super::call::{Call, CaptureArgs, Extra, Phase, no_args};
 use super::registry::{self, OpsInner};
 use super::thread::{Node, Owed};
 use super::{Flags, Ops};
@@ -20,7 +20,7 @@ use crate::thread::{self, ThreadState};
 use std::any::TypeId;
 use std::cell::Cell;
 use std::future::Future;
-use std::marker::{PhantomData, PhantomPinned};
+use std::marker::PhantomPinned;
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -33,12 +33,46 @@ pub(crate) struct Snapshot {
     pub(crate) entries: Box<[SnapEntry]>,
     /// One ops that needs nothing but its entry callback called: the direct path (ftrace's
     /// trampoline calling one ops directly, where several need the list function).
-    pub(crate) direct: bool,
+    direct: Option<Direct>,
 }
 
+/// What the direct path needs, resolved when the snapshot is built: no lookups on the hot path.
+struct Direct {
+    /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
+    callback: *const CallbackFn,
+    /// The only entry (points into `entries`, a boxed slice that never moves).
+    entry: *const SnapEntry,
+}
+
+// SAFETY: `Direct` points into the snapshot's own entries and their ops (`Send + Sync`), which live as
+// long as the snapshot and are never written through these pointers.
+unsafe impl Send for Snapshot {}
+// SAFETY: as above.
+unsafe impl Sync for Snapshot {}
+
 impl Snapshot {
+    /// The direct path of the snapshot `pointer` (a site's dispatch pointer, loaded inside a read-side
+    /// section), if it is a published snapshot that has one.
+    ///
+    /// # Safety
+    /// `pointer` was loaded inside a read-side section that is still open.
+    #[inline(always)]
+    unsafe fn direct_of<'a>(pointer: *const Snapshot) -> Option<&'a Direct> {
+        if pointer.is_null() || std::ptr::eq(pointer, crate::site::UNTOUCHED) {
+            return None;
+        }
+        // SAFETY: a published snapshot, alive until a grace period after the open section.
+        unsafe { (*pointer).direct.as_ref() }
+    }
+
     pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
-        let direct = matches!(&*entries, [only] if only.bits == 0);
+        let direct = match &*entries {
+            [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
+                callback: std::ptr::from_ref::<CallbackFn>(&**callback),
+                entry: std::ptr::from_ref(only),
+            }),
+            _ => None,
+        };
         Self { entries, direct }
     }
 }
@@ -101,68 +135,16 @@ impl SnapEntry {
     }
 }
 
-/// Where an `IPMODIFY` callback puts its replacement: made by the generated code of a site that can be
-/// redirected, typed with the site's function-pointer type `F`.
-#[doc(hidden)]
-pub struct RedirectSlot<F> {
-    erased: ErasedSlot,
-    _type: PhantomData<F>,
-}
-
-/// A [`RedirectSlot`] without its type parameter, as callbacks see it.
-#[doc(hidden)]
-pub struct ErasedSlot {
-    pub(crate) type_id: fn() -> TypeId,
-    pub(crate) pointer: Cell<Option<usize>>,
-}
-
-impl<F: Copy + 'static> RedirectSlot<F> {
-    /// An empty slot.
-    #[inline(always)]
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            erased: ErasedSlot {
-                type_id: TypeId::of::<F>,
-                pointer: Cell::new(None),
-            },
-            _type: PhantomData,
-        }
-    }
-
-    /// The replacement a callback chose, if any.
-    #[inline(always)]
-    #[must_use]
-    pub fn get(&self) -> Option<F> {
-        let pointer = self.erased.pointer.get()?;
-        // SAFETY: `Call::redirect` only stores a value whose TypeId is this slot's, i.e. an `F` (a
-        // function pointer, size-checked there), as its address; this turns it back into that `F`.
-        Some(unsafe { std::mem::transmute_copy::<usize, F>(&pointer) })
-    }
-
-    /// The slot as `enter` takes it.
-    #[inline(always)]
-    #[must_use]
-    pub fn erased(&self) -> &ErasedSlot {
-        &self.erased
-    }
-}
-
-impl<F: Copy + 'static> Default for RedirectSlot<F> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A hooked sync call in progress, pinned in the traced function's frame; runs the exit side on drop.
+/// A sync call in progress, pinned in the traced function's frame: whether it is hooked and, once
+/// [`enter`] hooked it, its link in the thread's chain, the exits it owes and the replacement an
+/// `IPMODIFY` callback chose, if any. Dropping it (return or unwind) ends the call: unlinks the node and
+/// runs the owed exits.
 #[doc(hidden)]
 pub struct Guard {
-    /// Whether `enter` linked this guard; the other fields are written only then (so the unhooked
-    /// path stores one byte).
-    hooked: bool,
+    /// 0: not hooked (the other fields are uninitialised); else 1 + the number of exits owed (on the
+    /// thread's owed stack). One field, so an unhooked call stores and tests one word.
+    state: Cell<u32>,
     node: MaybeUninit<Node>,
-    /// How many exit callbacks this call owes (on the thread's owed stack); written with the node.
-    owed: MaybeUninit<u32>,
     _pinned: PhantomPinned,
 }
 
@@ -172,27 +154,24 @@ impl Guard {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            hooked: false,
+            state: Cell::new(0),
             node: MaybeUninit::uninit(),
-            owed: MaybeUninit::uninit(),
             _pinned: PhantomPinned,
         }
     }
 
-    /// The linked node; only after `enter`.
+    /// The node; only once `state` is non-zero.
     #[inline(always)]
     fn node(&self) -> &Node {
-        debug_assert!(self.hooked);
-        // SAFETY: `hooked` is set only after `enter` wrote the node.
+        debug_assert_ne!(self.state.get(), 0);
+        // SAFETY: `enter` and `enter_slow` write the node before they make `state` non-zero.
         unsafe { self.node.assume_init_ref() }
     }
 
-    /// The exits owed; only after `enter`.
+    /// The number of exits this call owes; only after `enter`.
     #[inline(always)]
     fn owed(&self) -> u32 {
-        debug_assert!(self.hooked);
-        // SAFETY: `hooked` is set only after `enter` wrote `owed`.
-        unsafe { self.owed.assume_init() }
+        self.state.get() - 1
     }
 }
 
@@ -205,82 +184,185 @@ impl Default for Guard {
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.hooked {
-            if self.owed() == 0 {
-                thread::current().ftrace.current.set(self.node().prev);
-            } else {
-                exit(self);
-            }
+        match self.state.get() {
+            0 => {}
+            1 => thread::current().ftrace.current.set(self.node().prev),
+            _ => exit(self),
         }
     }
 }
 
-/// Entry of a hooked sync function: runs the entry callbacks and links `guard` as the thread's
-/// innermost hooked call.
+/// The replacement an `IPMODIFY` callback chose for a call ([`enter_slow`] returns it).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+#[must_use]
+pub struct Redirect {
+    /// The replacement's address, 0 for none.
+    address: usize,
+    /// The replacement's type, with a non-zero address.
+    type_id: Option<fn() -> TypeId>,
+}
+
+impl Redirect {
+    const NONE: Self = Self {
+        address: 0,
+        type_id: None,
+    };
+
+    /// The replacement, if one was chosen; `F` is the site's function-pointer type.
+    #[inline(always)]
+    #[must_use]
+    pub fn get<F: Copy + 'static>(self) -> Option<F> {
+        if self.address == 0 || size_of::<F>() != size_of::<usize>() {
+            return None;
+        }
+        let address = self.checked(TypeId::of::<F>);
+        // SAFETY: `checked` returns a non-zero address only when `F` is the type the address was
+        // taken from, a function pointer.
+        (address != 0).then(|| unsafe { std::mem::transmute_copy::<usize, F>(&address) })
+    }
+
+    /// The address when the replacement's type is `expected`, else 0. A function pointer of another
+    /// type is never returned (the generated code always asks with the site's type, which
+    /// `Call::redirect` checked; this keeps the API sound regardless).
+    #[cold]
+    #[inline(never)]
+    fn checked(self, expected: fn() -> TypeId) -> usize {
+        match self.type_id {
+            Some(type_id) if type_id() == expected() => self.address,
+            _ => 0,
+        }
+    }
+}
+
+/// Where an `IPMODIFY` callback of one call can put a replacement: the type the site's replacement must
+/// have, and the choice.
+pub(crate) struct RedirectPoint {
+    pub(crate) expected: fn() -> TypeId,
+    chosen: Cell<Redirect>,
+}
+
+impl RedirectPoint {
+    /// Records `replacement`, a function pointer of the expected type (`Call::redirect` checked it).
+    pub(crate) fn set<F: Copy + 'static>(&self, replacement: F) {
+        debug_assert_eq!(size_of::<F>(), size_of::<usize>());
+        // SAFETY: `F` is a function pointer type (checked by the caller), the size of `usize`.
+        let address = unsafe { std::mem::transmute_copy::<F, usize>(&replacement) };
+        self.chosen.set(Redirect {
+            address,
+            type_id: Some(TypeId::of::<F>),
+        });
+    }
+}
+
+/// Entry of a hooked sync function, its common case: one ops that wants only its entry callback, on a
+/// thread with a membarrier record. Links `guard`'s node as the thread's innermost hooked call and runs
+/// that callback, calling nothing else; returns `false` without doing anything in every other case,
+/// for which the caller calls [`enter_slow`].
+#[doc(hidden)]
+#[inline(never)]
+#[must_use]
+pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
+    let thread = thread::current();
+    let Some(opened) = thread.reader.try_lock() else {
+        return false;
+    };
+    // Acquire pairs with the Release store that published the snapshot.
+    let snapshot = site.dispatch.load(Ordering::Acquire);
+    // SAFETY: a published snapshot is freed only after a grace period that starts after it was
+    // unpublished; we are inside a read-side section that began before we loaded it.
+    let Some(direct) = (unsafe { Snapshot::direct_of(snapshot) }) else {
+        thread.reader.unlock_fast(opened);
+        return false;
+    };
+    // SAFETY: the guard is only written in place, never moved out of its pin.
+    let guard = unsafe { guard.get_unchecked_mut() };
+    let ftrace = &thread.ftrace;
+    let node = guard.node.write(Node {
+        site,
+        prev: ftrace.current.get(),
+    });
+    let node: &Node = node;
+    call_direct(thread, direct, node);
+    thread.reader.unlock_fast(opened);
+    // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
+    // node. No redirect: an `IPMODIFY` ops never takes the direct path.
+    ftrace.current.set(std::ptr::from_ref(node));
+    guard.state.set(1);
+    settle_panics(thread);
+    true
+}
+
+/// Entry of a hooked sync function in general (where [`enter`] returned `false`): the site's first
+/// call, a thread without a membarrier record, several ops or one that wants more than its entry
+/// callback, or no ops left. Links `guard`'s node as the thread's innermost hooked call and runs the
+/// entry callbacks. `redirect_type` is the site's function-pointer type, for a site that can be
+/// redirected ([`Guard::redirect`] then gives the replacement chosen, if any).
 #[doc(hidden)]
 #[cold]
 #[inline(never)]
-pub fn enter(
+pub fn enter_slow(
     guard: Pin<&mut Guard>,
     site: &'static Site,
     args: CaptureArgs<'_>,
-    redirect: Option<&ErasedSlot>,
-) {
-    // SAFETY: the guard is only written in place, never moved out of its pin.
-    let guard = unsafe { guard.get_unchecked_mut() };
+    redirect_type: Option<fn() -> TypeId>,
+) -> Redirect {
     site.first_call();
     let thread = thread::current();
     let ftrace = &thread.ftrace;
-    let prev = ftrace.current.get();
+    // SAFETY: the guard is only written in place, never moved out of its pin.
+    let guard = unsafe { guard.get_unchecked_mut() };
+    let node: &Node = guard.node.write(Node {
+        site,
+        prev: ftrace.current.get(),
+    });
     let opened = thread.reader.lock();
-    // Acquire pairs with the Release store that published the snapshot. The call paths load the
-    // pointer as it is: `first_call` (above, and in `enter_async`) has replaced a never-called site's
-    // sentinel, writers never store it, and exits are owed only after an entry found a snapshot.
+    // Acquire pairs with the Release store that published the snapshot. The call paths load the pointer as it is: `first_call` (above, and in
+    // `enter_async`) has replaced a never-called site's sentinel, writers never store it, and exits
+    // are owed only after an entry found a snapshot.
     let snapshot = site.dispatch.load(Ordering::Acquire);
     let mut owed = 0;
+    let point = redirect_type.map(|expected| RedirectPoint {
+        expected,
+        chosen: Cell::new(Redirect::NONE),
+    });
     if !snapshot.is_null() {
-        // SAFETY: a snapshot is freed only after a grace period that starts after it was unpublished;
-        // we are inside a read-side section that began before we loaded it.
+        // SAFETY: a snapshot is freed only after a grace period that starts after it was
+        // unpublished; we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
-        if snapshot.direct {
-            call_direct(thread, &snapshot.entries[0], site, prev);
-        } else {
-            let before = ftrace.owed.len();
-            enter_list(thread, snapshot, site, prev, args, redirect, |o| {
-                ftrace.owed.push(o)
-            });
-            owed = u32::try_from(ftrace.owed.len() - before).unwrap_or(u32::MAX);
+        match &snapshot.direct {
+            Some(direct) => call_direct(thread, direct, node),
+            None => owed = enter_list(thread, snapshot, node, args, point.as_ref()),
         }
     }
     thread.reader.unlock(opened);
-    guard.owed.write(owed);
-    let node = guard.node.write(Node { site, prev });
-    guard.hooked = true;
-    // The guard is pinned and unlinks itself in `drop`, so the chain never points to a dead node.
+    guard.state.set(owed.saturating_add(1));
     ftrace.current.set(std::ptr::from_ref(node));
     settle_panics(thread);
+    point.map_or(Redirect::NONE, |point| point.chosen.get())
 }
 
-/// The list path: every attached ops in turn; `owe` receives the exits owed.
+/// The list path: every attached ops in turn. Pushes the exits owed on the thread's owed stack and
+/// returns how many.
 #[cold]
 #[inline(never)]
 fn enter_list(
     thread: &ThreadState,
     snapshot: &Snapshot,
-    site: &'static Site,
-    parent: *const Node,
+    node: &Node,
     args: CaptureArgs<'_>,
-    redirect: Option<&ErasedSlot>,
-    mut owe: impl FnMut(Owed),
-) {
+    redirect: Option<&RedirectPoint>,
+) -> u32 {
+    let owed = &thread.ftrace.owed;
+    let before = owed.len();
     for entry in &snapshot.entries {
-        if let Outcome::Ran(data) =
-            call_one(thread, entry, site, parent, args, Phase::Entry, 0, redirect)
+        if let Outcome::Ran(data) = call_one(thread, entry, node, args, Phase::Entry, 0, redirect)
             && entry.bits & SnapEntry::EXIT != 0
         {
-            owe(entry.owed(data));
+            owed.push(entry.owed(data));
         }
     }
+    u32::try_from(owed.len() - before).unwrap_or(u32::MAX)
 }
 
 #[cold]
@@ -290,10 +372,9 @@ fn exit(guard: &Guard) {
     let ftrace = &thread.ftrace;
     let node = guard.node();
     ftrace.current.set(node.prev);
-    let site = node.site;
     let end = ftrace.owed.len();
     let start = end - guard.owed() as usize;
-    run_exits(thread, site, node.prev, |key| {
+    run_exits(thread, node, |key| {
         (start..end)
             .map(|i| ftrace.owed.get(i))
             .find(|owed| owed.is(key))
@@ -303,41 +384,42 @@ fn exit(guard: &Guard) {
     settle_panics(thread);
 }
 
-/// Runs the entry callbacks of the ops attached to `site`; `owe` receives the exits owed.
+/// Runs the entry callbacks of the ops attached to `node`'s site (an async call: no redirect);
+/// `owe` receives the exits owed.
 fn run_entries(
     thread: &ThreadState,
-    site: &'static Site,
-    parent: *const Node,
+    node: &Node,
     args: CaptureArgs<'_>,
     mut owe: impl FnMut(Owed),
 ) {
     let section = thread.reader.section();
     // Acquire pairs with the Release store that published the snapshot.
-    let snapshot = site.dispatch.load(Ordering::Acquire);
+    let snapshot = node.site.dispatch.load(Ordering::Acquire);
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
-        enter_list(thread, snapshot, site, parent, args, None, &mut owe);
+        for entry in &snapshot.entries {
+            if let Outcome::Ran(data) = call_one(thread, entry, node, args, Phase::Entry, 0, None)
+                && entry.bits & SnapEntry::EXIT != 0
+            {
+                owe(entry.owed(data));
+            }
+        }
     }
     drop(section);
     settle_panics(thread);
 }
 
-/// Runs the exit callbacks of the ops attached to `site` to which `owed` finds an exit owed (it gives
-/// the entry callback's data word).
-fn run_exits(
-    thread: &ThreadState,
-    site: &'static Site,
-    parent: *const Node,
-    owed: impl Fn((usize, u64)) -> Option<u64>,
-) {
+/// Runs the exit callbacks of the ops attached to `node`'s site to which `owed` finds an exit owed (it
+/// gives the entry callback's data word).
+fn run_exits(thread: &ThreadState, node: &Node, owed: impl Fn((usize, u64)) -> Option<u64>) {
     let phase = if std::thread::panicking() {
         Phase::Unwind
     } else {
         Phase::Return
     };
     let section = thread.reader.section();
-    let snapshot = site.dispatch.load(Ordering::Acquire);
+    let snapshot = node.site.dispatch.load(Ordering::Acquire);
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
@@ -345,7 +427,7 @@ fn run_exits(
             if entry.bits & SnapEntry::EXIT != 0
                 && let Some(data) = owed(entry.key())
             {
-                call_one(thread, entry, site, parent, &no_args, phase, data, None);
+                call_one(thread, entry, node, &no_args, phase, data, None);
             }
         }
     }
@@ -370,49 +452,46 @@ fn remove_failed(thread: &ThreadState) {
     }
 }
 
-/// Records a panicking callback: disable its ops and remember to remove it after the section.
+/// Records a panicking callback: disable its ops and remember to remove it after the section. Takes
+/// the payload, so the hot path's landing pad is one call.
 #[cold]
 #[inline(never)]
 fn failed(
     thread: &ThreadState,
     entry: &SnapEntry,
     site: &Site,
-    payload: &(dyn std::any::Any + Send),
+    payload: Box<dyn std::any::Any + Send>,
 ) {
-    registry::fail(&entry.ops, site, payload);
+    registry::fail(&entry.ops, site, payload.as_ref());
     thread.ftrace.panicked.set(true);
 }
 
+/// A callback, unboxed.
+type CallbackFn = dyn Fn(&Call<'_>) + Send + Sync;
+
 /// Calls one callback; a panic is caught and returned.
 #[inline(always)]
-fn run_callback(
-    callback: &(dyn Fn(&Call<'_>) + Send + Sync),
-    call: &Call<'_>,
-) -> std::thread::Result<()> {
+fn run_callback(callback: &CallbackFn, call: &Call<'_>) -> std::thread::Result<()> {
     catch_unwind(AssertUnwindSafe(|| callback(call)))
 }
 
 /// The direct path: one ops with only an entry callback.
 #[inline(always)]
-fn call_direct(thread: &ThreadState, entry: &SnapEntry, site: &'static Site, parent: *const Node) {
-    let ops = &*entry.ops;
-    let Some(callback) = ops.entry.as_deref() else {
-        return;
-    };
-    if ops.is_disabled() {
+fn call_direct(thread: &ThreadState, direct: &Direct, node: &Node) {
+    // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
+    // read-side section in which the snapshot was loaded.
+    let (entry, callback) = unsafe { (&*direct.entry, &*direct.callback) };
+    if entry.ops.is_disabled() {
         return;
     }
     let call = Call {
-        site,
-        parent,
+        node,
         ops: Ops::from_inner_ref(&entry.ops),
-        args: None,
-        phase: Phase::Entry,
-        redirect: None,
+        extra: None,
         data: Cell::new(0),
     };
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&call))) {
-        failed(thread, entry, site, payload.as_ref());
+    if let Err(payload) = run_callback(callback, &call) {
+        failed(thread, entry, node.site, payload);
     }
 }
 
@@ -426,19 +505,14 @@ enum Outcome {
 
 /// Shows one phase of one call to one attached ops.
 #[inline(always)]
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the hot path's state, passed in registers rather than built into a struct"
-)]
 fn call_one(
     thread: &ThreadState,
     entry: &SnapEntry,
-    site: &'static Site,
-    parent: *const Node,
+    node: &Node,
     args: CaptureArgs<'_>,
     phase: Phase,
     data: u64,
-    redirect: Option<&ErasedSlot>,
+    redirect: Option<&RedirectPoint>,
 ) -> Outcome {
     let ops = &*entry.ops;
     if ops.is_disabled() {
@@ -459,39 +533,31 @@ fn call_one(
     let redirect = redirect.filter(|_| bits & SnapEntry::REDIRECT != 0);
     let ops_ref = Ops::from_inner_ref(&entry.ops);
     let mut data_out = data;
-    let result = match callback {
-        Some(callback) if bits & SnapEntry::ARGS != 0 => {
-            let mut result = Ok(());
-            args(&mut |views| {
-                let call = Call {
-                    site,
-                    parent,
-                    ops: ops_ref,
-                    args: Some(views),
-                    phase,
-                    redirect,
-                    data: Cell::new(data),
-                };
-                result = run_callback(callback, &call);
-                data_out = call.data.get();
-            });
-            result
-        }
-        Some(callback) => {
-            let call = Call {
-                site,
-                parent,
-                ops: ops_ref,
-                args: None,
-                phase,
-                redirect,
-                data: Cell::new(data),
-            };
-            let result = run_callback(callback, &call);
-            data_out = call.data.get();
-            result
-        }
-        None => Ok(()),
+    let mut run = |args: Option<&[super::Arg<'_>]>| {
+        let Some(callback) = callback else {
+            return Ok(());
+        };
+        let extra = Extra {
+            args,
+            redirect,
+            phase,
+        };
+        let call = Call {
+            node,
+            ops: ops_ref,
+            extra: Some(&extra),
+            data: Cell::new(data),
+        };
+        let result = run_callback(callback, &call);
+        data_out = call.data.get();
+        result
+    };
+    let result = if bits & SnapEntry::ARGS != 0 && callback.is_some() {
+        let mut result = Ok(());
+        args(&mut |views| result = run(Some(views)));
+        result
+    } else {
+        run(None)
     };
     if guard_recursion {
         thread.ftrace.end_running();
@@ -499,7 +565,7 @@ fn call_one(
     match result {
         Ok(()) => Outcome::Ran(data_out),
         Err(payload) => {
-            failed(thread, entry, site, payload.as_ref());
+            failed(thread, entry, node.site, payload);
             Outcome::Panicked
         }
     }
@@ -531,7 +597,11 @@ impl Drop for AsyncGuard {
             let owed = std::mem::take(&mut self.owed);
             if !owed.is_empty() {
                 let thread = thread::current();
-                run_exits(thread, site, thread.ftrace.current.get(), |key| {
+                let node = Node {
+                    site,
+                    prev: thread.ftrace.current.get(),
+                };
+                run_exits(thread, &node, |key| {
                     owed.iter().find(|o| o.is(key)).map(|o| o.data)
                 });
                 settle_panics(thread);
@@ -549,9 +619,11 @@ pub fn enter_async(site: &'static Site, args: CaptureArgs<'_>) -> AsyncGuard {
     site.first_call();
     let mut owed = Vec::new();
     let thread = thread::current();
-    run_entries(thread, site, thread.ftrace.current.get(), args, |o| {
-        owed.push(o)
-    });
+    let node = Node {
+        site,
+        prev: thread.ftrace.current.get(),
+    };
+    run_entries(thread, &node, args, |o| owed.push(o));
     AsyncGuard {
         site: Some(site),
         owed,

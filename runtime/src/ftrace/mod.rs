@@ -34,7 +34,7 @@ pub use registry::EnabledFunction;
 pub use call::{ArgValue, ArgView, CaptureArgs, ViewDebug, ViewOpaque, no_args};
 #[doc(hidden)]
 pub use dispatch::{
-    AsyncGuard, ErasedSlot, Guard, Instrumented, RedirectSlot, enter, enter_async, instrument,
+    AsyncGuard, Guard, Instrumented, Redirect, enter, enter_async, enter_slow, instrument,
 };
 
 /// Turns every attached callback on or off (the kernel's `ftrace_enabled` sysctl). Turning it off

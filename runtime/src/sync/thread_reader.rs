@@ -10,9 +10,12 @@ static GLOBAL: Domain = Domain::new();
 /// Has no destructor (see `crate::thread`); `tear_down` gives the record back at thread exit.
 pub(crate) struct ThreadReader {
     record: Cell<Option<&'static Record>>,
-    /// The record's sequence number (this thread is its only writer): odd inside the outermost
-    /// section, so it also tells whether a section is open (orphan sections included).
-    seq: Cell<u64>,
+    /// The record, when sections on it need nothing but plain stores (membarrier mode); else null
+    /// (no record yet, given back, or the fence protocol), which sends `lock` to its slow path.
+    fast: Cell<*const Record>,
+    /// Without a record (before the first section, or after teardown): odd inside an orphan section.
+    /// With one, the record's own sequence number says it (this thread is its only writer).
+    orphan_seq: Cell<u64>,
     mode: Cell<Mode>,
     torn_down: Cell<bool>,
     /// How many running marks are set (see [`ThreadReader::begin_running`]).
@@ -23,40 +26,95 @@ impl ThreadReader {
     pub(crate) const fn new() -> Self {
         Self {
             record: Cell::new(None),
-            seq: Cell::new(0),
+            fast: Cell::new(std::ptr::null()),
+            orphan_seq: Cell::new(0),
             mode: Cell::new(Mode::Fence),
             torn_down: Cell::new(false),
             running: Cell::new(0),
         }
     }
 
-    /// Enters a read-side section; returns whether this call opened the outermost one (pass it to
-    /// [`ThreadReader::unlock`]). Nested calls cost a load and a branch.
+    /// Enters a read-side section; pass the token to [`ThreadReader::unlock`]. Nested calls cost a
+    /// load and a branch.
     #[inline(always)]
-    pub(crate) fn lock(&self) -> bool {
-        let seq = self.seq.get();
+    pub(crate) fn lock(&self) -> Opened {
+        match self.try_lock() {
+            Some(opened) => opened,
+            None => self.lock_slow(),
+        }
+    }
+
+    /// Enters a read-side section if that takes no call (the thread has a membarrier record), else
+    /// `None`: use [`ThreadReader::lock`].
+    #[inline(always)]
+    pub(crate) fn try_lock(&self) -> Option<Opened> {
+        let record = self.fast.get();
+        if record.is_null() {
+            return None;
+        }
+        // SAFETY: `fast` is a record this thread owns until `tear_down` clears it.
+        let record = unsafe { &*record };
+        // Relaxed: this thread is the number's only writer.
+        let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed);
         if seq & 1 == 1 {
-            return false;
+            return Some(Opened(0));
         }
-        match self.record.get() {
-            Some(record) => {
-                self.seq.set(seq + 1);
-                Domain::enter(record, seq + 1, self.mode.get());
-            }
-            None => self.first_enter(),
-        }
-        true
+        Domain::enter(record, seq + 1, Mode::Membarrier);
+        Some(Opened(seq + 1))
     }
 
     /// Leaves the section `lock` entered, if it opened the outermost one.
     #[inline(always)]
-    pub(crate) fn unlock(&self, opened: bool) {
-        if opened {
-            let seq = self.seq.get() + 1;
-            self.seq.set(seq);
-            match self.record.get() {
-                Some(record) => Domain::exit(record, seq, self.mode.get()),
-                None => GLOBAL.exit_orphan(),
+    pub(crate) fn unlock(&self, opened: Opened) {
+        if opened.0 != 0 {
+            let record = self.fast.get();
+            if record.is_null() {
+                self.unlock_slow(opened.0 + 1);
+            } else {
+                // SAFETY: as in `try_lock`; `fast` does not change inside a section.
+                Domain::exit(unsafe { &*record }, opened.0 + 1, Mode::Membarrier);
+            }
+        }
+    }
+
+    /// Leaves the section [`ThreadReader::try_lock`] entered (it returned `Some`): never calls out,
+    /// unlike [`ThreadReader::unlock`].
+    #[inline(always)]
+    pub(crate) fn unlock_fast(&self, opened: Opened) {
+        if opened.0 != 0 {
+            // SAFETY: `try_lock` opened the section on the fast record, which does not change inside a
+            // section.
+            Domain::exit(unsafe { &*self.fast.get() }, opened.0 + 1, Mode::Membarrier);
+        }
+    }
+
+    /// Enters a section without a fast record: the thread's first one (take a record), one on the
+    /// fence protocol, or one after teardown (orphan).
+    #[cold]
+    #[inline(never)]
+    fn lock_slow(&self) -> Opened {
+        match self.record.get() {
+            Some(record) => {
+                let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed);
+                if seq & 1 == 1 {
+                    return Opened(0);
+                }
+                Domain::enter(record, seq + 1, self.mode.get());
+                Opened(seq + 1)
+            }
+            None if self.orphan_seq.get() & 1 == 1 => Opened(0),
+            None => self.first_enter(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unlock_slow(&self, seq: u64) {
+        match self.record.get() {
+            Some(record) => Domain::exit(record, seq, self.mode.get()),
+            None => {
+                self.orphan_seq.set(seq);
+                GLOBAL.exit_orphan();
             }
         }
     }
@@ -72,7 +130,12 @@ impl ThreadReader {
     }
 
     pub(crate) fn in_section(&self) -> bool {
-        self.seq.get() & 1 == 1
+        let seq = match self.record.get() {
+            // Relaxed: this thread is the number's only writer.
+            Some(record) => record.seq.load(std::sync::atomic::Ordering::Relaxed),
+            None => self.orphan_seq.get(),
+        };
+        seq & 1 == 1
     }
 
     /// Reserves this thread's next running slot for a loop of runs (an invoke); must be inside a
@@ -118,13 +181,12 @@ impl ThreadReader {
     }
 
     /// First outermost section of the thread (take a record), or one after teardown (orphan).
-    #[cold]
-    #[inline(never)]
-    fn first_enter(&self) {
+    fn first_enter(&self) -> Opened {
         if self.torn_down.get() {
             GLOBAL.enter_orphan();
-            self.seq.set(self.seq.get() + 1);
-            return;
+            let seq = self.orphan_seq.get() + 1;
+            self.orphan_seq.set(seq);
+            return Opened(seq);
         }
         crate::thread::register_teardown();
         self.mode.set(GLOBAL.mode());
@@ -133,15 +195,19 @@ impl ThreadReader {
         // A reused record continues from its last (even) number, so a writer that saw it odd before
         // sees a change.
         let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed) + 1;
-        self.seq.set(seq);
+        if self.mode.get() == Mode::Membarrier {
+            self.fast.set(record);
+        }
         Domain::enter(record, seq, self.mode.get());
+        Opened(seq)
     }
 
     /// Gives the record back; later sections on this thread are orphan sections.
     pub(crate) fn tear_down(&self) {
+        debug_assert!(!self.in_section(), "thread torn down inside a section");
         self.torn_down.set(true);
+        self.fast.set(std::ptr::null());
         if let Some(record) = self.record.take() {
-            debug_assert!(!self.in_section(), "thread torn down inside a section");
             GLOBAL.release_record(record);
         }
     }
@@ -164,8 +230,13 @@ impl RunningSlot {
 /// An entered read-side section; leaves it on drop.
 pub(crate) struct Section<'a> {
     reader: &'a ThreadReader,
-    opened: bool,
+    opened: Opened,
 }
+
+/// What entering a section did: 0 when it was nested in an open one, else the (odd) sequence number it
+/// entered with, which leaving it advances.
+#[derive(Clone, Copy)]
+pub(crate) struct Opened(u64);
 
 impl Drop for Section<'_> {
     #[inline(always)]

@@ -154,7 +154,7 @@ pub(crate) fn graph_entry(shared: &GraphShared, call: &Call<'_>) {
     };
     let is_async = site.is_async();
     let (async_depth, async_function, async_notrace) = if shared.attached_async.any() {
-        async_context(shared, call.parent)
+        async_context(shared, call.node.prev)
     } else {
         (0, false, false)
     };
@@ -277,7 +277,7 @@ fn record(
 /// The sites of the thread's stack at a call of `site`, innermost first (for `stacktrace`).
 pub(crate) fn stack_of(call: &Call<'_>) -> Box<[u32]> {
     // SAFETY: the parent link of the call whose callback is running on this thread.
-    let outer = unsafe { Node::chain(call.parent) }.map(|link| link.site);
+    let outer = unsafe { Node::chain(call.node.prev) }.map(|link| link.site);
     std::iter::once(call.site())
         .chain(outer)
         .filter_map(site::index_of)
