@@ -42,6 +42,8 @@ struct Direct {
     callback: *const CallbackFn,
     /// The only entry (points into `entries`, a boxed slice that never moves).
     entry: *const SnapEntry,
+    /// Its ops (the snapshot holds a strong reference), for the disabled check without a second hop.
+    ops: *const OpsInner,
 }
 
 // SAFETY: `Direct` points into the snapshot's own entries and their ops (`Send + Sync`), which live as
@@ -70,6 +72,7 @@ impl Snapshot {
             [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
                 callback: std::ptr::from_ref::<CallbackFn>(&**callback),
                 entry: std::ptr::from_ref(only),
+                ops: Arc::as_ptr(&only.ops),
             }),
             _ => None,
         };
@@ -480,8 +483,8 @@ fn run_callback(callback: &CallbackFn, call: &Call<'_>) -> std::thread::Result<(
 fn call_direct(thread: &ThreadState, direct: &Direct, node: &Node) {
     // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
     // read-side section in which the snapshot was loaded.
-    let (entry, callback) = unsafe { (&*direct.entry, &*direct.callback) };
-    if entry.ops.is_disabled() {
+    let (entry, callback, ops) = unsafe { (&*direct.entry, &*direct.callback, &*direct.ops) };
+    if ops.is_disabled() {
         return;
     }
     let call = Call {
