@@ -40,8 +40,9 @@ pub(crate) struct Snapshot {
 struct Direct {
     /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
     callback: *const CallbackFn,
-    /// The only entry (points into `entries`, a boxed slice that never moves).
-    entry: *const SnapEntry,
+    /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
+    /// slice that never moves).
+    handle: *const Arc<OpsInner>,
     /// Its ops (the snapshot holds a strong reference), for the disabled check without a second hop.
     ops: *const OpsInner,
 }
@@ -71,7 +72,7 @@ impl Snapshot {
         let direct = match &*entries {
             [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
                 callback: std::ptr::from_ref::<CallbackFn>(&**callback),
-                entry: std::ptr::from_ref(only),
+                handle: std::ptr::from_ref(&only.ops),
                 ops: Arc::as_ptr(&only.ops),
             }),
             _ => None,
@@ -286,7 +287,7 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
         prev: ftrace.current.get(),
     });
     let node: &Node = node;
-    call_direct(thread, direct, node);
+    call_direct(direct, node);
     thread.reader.unlock_fast(opened);
     // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
     // node. No redirect: an `IPMODIFY` ops never takes the direct path.
@@ -334,7 +335,7 @@ pub fn enter_slow(
         // unpublished; we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
         match &snapshot.direct {
-            Some(direct) => call_direct(thread, direct, node),
+            Some(direct) => call_direct(direct, node),
             None => owed = enter_list(thread, snapshot, node, args, point.as_ref()),
         }
     }
@@ -459,14 +460,9 @@ fn remove_failed(thread: &ThreadState) {
 /// the payload, so the hot path's landing pad is one call.
 #[cold]
 #[inline(never)]
-fn failed(
-    thread: &ThreadState,
-    entry: &SnapEntry,
-    site: &Site,
-    payload: Box<dyn std::any::Any + Send>,
-) {
-    registry::fail(&entry.ops, site, payload.as_ref());
-    thread.ftrace.panicked.set(true);
+fn failed(call: &Call<'_>, payload: Box<dyn std::any::Any + Send>) {
+    registry::fail(call.ops.inner(), call.site(), payload.as_ref());
+    thread::current().ftrace.panicked.set(true);
 }
 
 /// A callback, unboxed.
@@ -480,21 +476,21 @@ fn run_callback(callback: &CallbackFn, call: &Call<'_>) -> std::thread::Result<(
 
 /// The direct path: one ops with only an entry callback.
 #[inline(always)]
-fn call_direct(thread: &ThreadState, direct: &Direct, node: &Node) {
+fn call_direct(direct: &Direct, node: &Node) {
     // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
     // read-side section in which the snapshot was loaded.
-    let (entry, callback, ops) = unsafe { (&*direct.entry, &*direct.callback, &*direct.ops) };
+    let (handle, callback, ops) = unsafe { (&*direct.handle, &*direct.callback, &*direct.ops) };
     if ops.is_disabled() {
         return;
     }
     let call = Call {
         node,
-        ops: Ops::from_inner_ref(&entry.ops),
+        ops: Ops::from_inner_ref(handle),
         extra: None,
         data: Cell::new(0),
     };
     if let Err(payload) = run_callback(callback, &call) {
-        failed(thread, entry, node.site, payload);
+        failed(&call, payload);
     }
 }
 
@@ -536,9 +532,10 @@ fn call_one(
     let redirect = redirect.filter(|_| bits & SnapEntry::REDIRECT != 0);
     let ops_ref = Ops::from_inner_ref(&entry.ops);
     let mut data_out = data;
+    // Whether the callback returned (a panic is recorded by `failed`).
     let mut run = |args: Option<&[super::Arg<'_>]>| {
         let Some(callback) = callback else {
-            return Ok(());
+            return true;
         };
         let extra = Extra {
             args,
@@ -553,24 +550,22 @@ fn call_one(
         };
         let result = run_callback(callback, &call);
         data_out = call.data.get();
-        result
+        result.map_err(|payload| failed(&call, payload)).is_ok()
     };
-    let result = if bits & SnapEntry::ARGS != 0 && callback.is_some() {
-        let mut result = Ok(());
-        args(&mut |views| result = run(Some(views)));
-        result
+    let returned = if bits & SnapEntry::ARGS != 0 && callback.is_some() {
+        let mut returned = true;
+        args(&mut |views| returned = run(Some(views)));
+        returned
     } else {
         run(None)
     };
     if guard_recursion {
         thread.ftrace.end_running();
     }
-    match result {
-        Ok(()) => Outcome::Ran(data_out),
-        Err(payload) => {
-            failed(thread, entry, node.site, payload);
-            Outcome::Panicked
-        }
+    if returned {
+        Outcome::Ran(data_out)
+    } else {
+        Outcome::Panicked
     }
 }
 

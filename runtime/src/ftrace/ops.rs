@@ -196,6 +196,10 @@ impl Ops {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    pub(crate) fn inner(&self) -> &Arc<OpsInner> {
+        &self.inner
+    }
+
     pub(crate) fn from_inner_ref(inner: &Arc<OpsInner>) -> &Self {
         // SAFETY: `Ops` is `repr(transparent)` over `Arc<OpsInner>`; a shared reference to it never
         // runs `Ops::drop`, so no handle count is touched.
