@@ -21,7 +21,7 @@
 //! changes at every exit, a thread that enters sections back to back cannot starve the writer. A second
 //! barrier orders the readers' last accesses before whatever the writer does next (free).
 //!
-//! Where membarrier is unavailable (old kernel, valgrind, `TRACEHOOK_NO_MEMBARRIER=1`) readers use the
+//! Where membarrier is unavailable (old kernel, `TRACEHOOK_NO_MEMBARRIER=1`) readers use the
 //! classic protocol instead: a `SeqCst` fence after the entering store and a `Release` store to leave,
 //! and the writer uses `SeqCst` fences where it would call membarrier. The choice is made once per
 //! domain, before the first reader record is handed out, and never changes.
