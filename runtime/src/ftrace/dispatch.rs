@@ -1,10 +1,13 @@
 //! The hooked-call path: from a site's dispatch pointer to the attached callbacks and back.
 //!
 //! Generated code pins a [`Guard`] in the traced function's frame (one word stored), checks
-//! [`Site::__is_hooked`] (one relaxed load) and, only when it is set, calls the cold [`enter`]. `enter`
-//! links the guard's node into the thread's chain of hooked calls (the shadow stack: `Call::parent` is
-//! the previous link) and runs the entry callbacks inside a read-side section. Exit callbacks owed to the ops whose entry callbacks
-//! ran are kept on a thread-local stack. Dropping the guard (return or unwind) unlinks the node, with
+//! [`Site::__is_hooked`] (one relaxed load) and, only when it is set, calls [`enter`], which takes the
+//! common case (one ops wanting only its entry callback) without calling anything but the callback,
+//! or returns `false` so the generated code calls the cold [`enter_slow`] with the argument views and
+//! the site's redirect type. Both link the guard's node into the thread's chain of hooked calls (the
+//! shadow stack: `Call::parent` is the previous link) and run the entry callbacks inside a read-side
+//! section. Exit callbacks owed to the ops whose entry callbacks ran are kept on a thread-local
+//! stack. Dropping the guard (return or unwind) unlinks the node, with
 //! one thread-local store when nothing is owed, or runs the owed exit callbacks in a second section.
 //! The read side never spans the traced body, so a long-running call cannot hold up `unregister`.
 //!
