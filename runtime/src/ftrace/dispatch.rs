@@ -7,9 +7,9 @@
 //! the site's redirect type. Both link the guard's node into the thread's chain of hooked calls (the
 //! shadow stack: `Call::parent` is the previous link) and run the entry callbacks inside a read-side
 //! section. Exit callbacks owed to the ops whose entry callbacks ran are kept on a thread-local
-//! stack. Dropping the guard (return or unwind) unlinks the node, with
-//! one thread-local store when nothing is owed, or runs the owed exit callbacks in a second section.
-//! The read side never spans the traced body, so a long-running call cannot hold up `unregister`.
+//! stack. Dropping the guard (return or unwind) unlinks the node, with one thread-local store when
+//! nothing is owed, or runs the owed exit callbacks in a second section. The read side never spans the
+//! traced body, so a long-running call cannot hold up `unregister`.
 //!
 //! `async fn`s use [`enter_async`] and an [`AsyncGuard`] that carries its owed exits with it (the future
 //! may finish on another thread); [`Instrumented`] links a node around each poll.
@@ -143,9 +143,8 @@ impl SnapEntry {
 }
 
 /// A sync call in progress, pinned in the traced function's frame: whether it is hooked and, once
-/// [`enter`] hooked it, its link in the thread's chain, the exits it owes and the replacement an
-/// `IPMODIFY` callback chose, if any. Dropping it (return or unwind) ends the call: unlinks the node and
-/// runs the owed exits.
+/// [`enter`] or [`enter_slow`] hooked it, its link in the thread's chain and the exits it owes.
+/// Dropping it (return or unwind) ends the call: unlinks the node and runs the owed exits.
 #[doc(hidden)]
 pub struct Guard {
     /// 0: not hooked (the other fields are uninitialised); else 1 + the number of exits owed (on the
@@ -304,7 +303,7 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
 /// call, a thread without a membarrier record, several ops or one that wants more than its entry
 /// callback, or no ops left. Links `guard`'s node as the thread's innermost hooked call and runs the
 /// entry callbacks. `redirect_type` is the site's function-pointer type, for a site that can be
-/// redirected ([`Guard::redirect`] then gives the replacement chosen, if any).
+/// redirected; the returned [`Redirect`] gives the replacement chosen, if any.
 #[doc(hidden)]
 #[cold]
 #[inline(never)]
@@ -324,9 +323,9 @@ pub fn enter_slow(
         prev: ftrace.current.get(),
     });
     let opened = thread.reader.lock();
-    // Acquire pairs with the Release store that published the snapshot. The call paths load the pointer as it is: `first_call` (above, and in
-    // `enter_async`) has replaced a never-called site's sentinel, writers never store it, and exits
-    // are owed only after an entry found a snapshot.
+    // Acquire pairs with the Release store that published the snapshot. The call paths load the
+    // pointer as it is: `first_call` (above, and in `enter_async`) has replaced a never-called site's
+    // sentinel, writers never store it, and exits are owed only after an entry found a snapshot.
     let snapshot = site.dispatch.load(Ordering::Acquire);
     let mut owed = 0;
     let point = redirect_type.map(|expected| RedirectPoint {
@@ -339,7 +338,14 @@ pub fn enter_slow(
         let snapshot = unsafe { &*snapshot };
         match &snapshot.direct {
             Some(direct) => call_direct(direct, node),
-            None => owed = enter_list(thread, snapshot, node, args, point.as_ref()),
+            None => {
+                let stack = &ftrace.owed;
+                let before = stack.len();
+                enter_list(thread, snapshot, node, args, point.as_ref(), |o| {
+                    stack.push(o)
+                });
+                owed = u32::try_from(stack.len() - before).unwrap_or(u32::MAX);
+            }
         }
     }
     thread.reader.unlock(opened);
@@ -349,8 +355,7 @@ pub fn enter_slow(
     point.map_or(Redirect::NONE, |point| point.chosen.get())
 }
 
-/// The list path: every attached ops in turn. Pushes the exits owed on the thread's owed stack and
-/// returns how many.
+/// The list path: every attached ops in turn; `owe` receives the exits owed.
 #[cold]
 #[inline(never)]
 fn enter_list(
@@ -359,17 +364,15 @@ fn enter_list(
     node: &Node,
     args: CaptureArgs<'_>,
     redirect: Option<&RedirectPoint>,
-) -> u32 {
-    let owed = &thread.ftrace.owed;
-    let before = owed.len();
+    mut owe: impl FnMut(Owed),
+) {
     for entry in &snapshot.entries {
         if let Outcome::Ran(data) = call_one(thread, entry, node, args, Phase::Entry, 0, redirect)
             && entry.bits & SnapEntry::EXIT != 0
         {
-            owed.push(entry.owed(data));
+            owe(entry.owed(data));
         }
     }
-    u32::try_from(owed.len() - before).unwrap_or(u32::MAX)
 }
 
 #[cold]
@@ -405,13 +408,7 @@ fn run_entries(
     if !snapshot.is_null() {
         // SAFETY: as in `enter`.
         let snapshot = unsafe { &*snapshot };
-        for entry in &snapshot.entries {
-            if let Outcome::Ran(data) = call_one(thread, entry, node, args, Phase::Entry, 0, None)
-                && entry.bits & SnapEntry::EXIT != 0
-            {
-                owe(entry.owed(data));
-            }
-        }
+        enter_list(thread, snapshot, node, args, None, &mut owe);
     }
     drop(section);
     settle_panics(thread);
