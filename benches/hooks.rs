@@ -8,47 +8,13 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+#[path = "common/hook_fns.rs"]
+mod hook_fns;
 use common::{NoopReporter, fastrace_chunks};
+use hook_fns::{COUNT, body, bump, handwritten, plain, set_hook, traceable_off, traceable_on};
 use std::cell::Cell;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicPtr, Ordering};
 use tracehook::ftrace::Ops;
-
-thread_local! {
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The trivial callback of every "on" case: the hand-written hook calls it through a function
-/// pointer, the ops' closure has it inlined, so each "on" case makes one indirect call to an increment.
-#[inline]
-fn bump() {
-    COUNT.with(|count| count.set(count.get() + 1));
-}
-
-macro_rules! body {
-    ($x:expr) => {
-        black_box($x)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(7)
-    };
-}
-
-#[inline(never)]
-fn plain(x: u64) -> u64 {
-    body!(x)
-}
-
-#[tracehook::traceable]
-#[inline(never)]
-fn traceable_off(x: u64) -> u64 {
-    body!(x)
-}
-
-#[tracehook::traceable]
-#[inline(never)]
-fn traceable_on(x: u64) -> u64 {
-    body!(x)
-}
 
 #[tracing::instrument(skip_all)]
 #[inline(never)]
@@ -59,21 +25,6 @@ fn tracing_instrumented(x: u64) -> u64 {
 #[fastrace::trace]
 #[inline(never)]
 fn fastrace_traced(x: u64) -> u64 {
-    body!(x)
-}
-
-static HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
-
-/// The physical limit: one load of a function pointer and an indirect call.
-#[inline(never)]
-fn handwritten(x: u64) -> u64 {
-    // Relaxed: a function pointer needs no other memory to be visible.
-    let hook = HOOK.load(Ordering::Relaxed);
-    if !hook.is_null() {
-        // SAFETY: only `bump as fn()` is ever stored.
-        let hook: fn() = unsafe { std::mem::transmute::<*mut (), fn()>(hook) };
-        hook();
-    }
     body!(x)
 }
 
@@ -105,11 +56,9 @@ fn hook(c: &mut Criterion) {
     });
     group.bench_function("fastrace_off", |b| b.iter(|| fastrace_traced(black_box(x))));
 
-    // black_box: were the compiler to see that `bump` is the only function ever stored, it would call
-    // it directly (no indirect call: not a hook any more).
-    HOOK.store(black_box(bump as fn()) as *mut (), Ordering::Relaxed);
+    set_hook(true);
     group.bench_function("handwritten_on", |b| b.iter(|| handwritten(black_box(x))));
-    HOOK.store(std::ptr::null_mut(), Ordering::Relaxed);
+    set_hook(false);
 
     let ops = Ops::new(|_| bump());
     ops.set_filter("traceable_on", true).expect("filter");
