@@ -423,38 +423,102 @@ impl EventHandlerList {
             return Invoked::default();
         }
         let thread = thread::current();
-        let _section = thread.reader.section();
+        let Some(run) = thread.reader.try_fast_run() else {
+            // SAFETY: the caller's contract.
+            return unsafe { self.invoke_slow(thread, args) };
+        };
         // Acquire pairs with the Release in `publish`.
         let snapshot = self.snapshot.load(Ordering::Acquire);
         if snapshot.is_null() {
             return Invoked::default();
         }
         // SAFETY: unpublished snapshots are freed only after a grace period that started after they
-        // were unpublished; we are inside a section that began before this load.
-        let snapshot = unsafe { &*snapshot };
-        let mut invoked = Invoked::default();
-        let mark = Running::reserve(&thread.reader);
-        for published in &snapshot.entries {
-            let entry = &*published.entry;
-            mark.set(entry);
-            // After the mark (with its barrier): a deregister that set `removed` before this load
-            // either sees our mark and waits, or we see `removed` here.
-            if entry.removed.load(Ordering::Relaxed) {
-                mark.unset(entry);
-                continue;
-            }
-            // SAFETY: `call` was made for this list's signature; `data` is alive (`removed` is not
-            // set, and a waiting deregister sees our mark before it drops it); the caller
-            // guarantees `args`.
-            let stop = unsafe { (published.call)(published.data, args) };
-            mark.unset(entry);
-            invoked.called += 1;
-            if stop {
-                invoked.stopped = true;
-                break;
-            }
+        // were unpublished; we are inside a section that began before this load. The caller
+        // guarantees `args`.
+        unsafe { call_entries(&*snapshot, &run, args) }
+    }
+
+    /// [`EventHandlerList::invoke_raw`] for the rest: the thread's first section, nested invokes,
+    /// the fence protocol, torn-down threads.
+    ///
+    /// # Safety
+    /// As [`EventHandlerList::invoke_raw`].
+    #[inline(never)]
+    unsafe fn invoke_slow(&self, thread: &thread::ThreadState, args: *const ()) -> Invoked {
+        let section = thread.reader.section();
+        // Acquire pairs with the Release in `publish`.
+        let snapshot = self.snapshot.load(Ordering::Acquire);
+        if snapshot.is_null() {
+            return Invoked::default();
         }
-        invoked
+        let running = Running::reserve(&thread.reader, section.is_outermost());
+        // SAFETY: as in `invoke_raw`.
+        unsafe { call_entries(&*snapshot, &running, args) }
+    }
+}
+
+/// How an invoke marks the handler it is about to call as running: the fast path's slot
+/// ([`sync::FastRun`]) or the general [`Running`].
+trait Mark {
+    /// Marks `entry` as running, ordered before the caller's next load (its `removed` check).
+    fn set(&self, entry: &Entry);
+    /// `entry` has returned (or was skipped).
+    fn unset(&self, entry: &Entry);
+}
+
+impl Mark for sync::FastRun<'_> {
+    #[inline(always)]
+    fn set(&self, entry: &Entry) {
+        sync::FastRun::set(self, std::ptr::from_ref(entry) as usize);
+    }
+
+    #[inline(always)]
+    fn unset(&self, _: &Entry) {
+        // The next `set` replaces the mark; the drop clears it.
+    }
+}
+
+/// Calls every live handler of `snapshot` with `args`, marking each with `mark` first.
+///
+/// # Safety
+/// The caller is inside a read-side section that keeps `snapshot` alive, and `args` points to a
+/// value of the `Args` type of its list's signature.
+#[inline(always)]
+unsafe fn call_entries(snapshot: &Snapshot, mark: &impl Mark, args: *const ()) -> Invoked {
+    let entries = snapshot.entries.as_ptr_range();
+    // Counted as the loop goes only where it is rare (skips); `called` is derived at the end, so a
+    // handler's iteration keeps nothing but its position live across its call.
+    let mut next = entries.start;
+    let mut skipped = 0;
+    let mut stopped = false;
+    while next != entries.end {
+        // SAFETY: `next` is inside the snapshot's entries, which the caller's section keeps alive.
+        let published = unsafe { &*next };
+        // SAFETY: at most one past the end.
+        next = unsafe { next.add(1) };
+        let entry = &*published.entry;
+        mark.set(entry);
+        // After the mark (with its barrier): a deregister that set `removed` before this load either
+        // sees our mark and waits, or we see `removed` here.
+        if entry.removed.load(Ordering::Relaxed) {
+            mark.unset(entry);
+            skipped += 1;
+            continue;
+        }
+        // SAFETY: `call` was made for this list's signature; `data` is alive (`removed` is not set,
+        // and a waiting deregister sees our mark before it drops it); the caller guarantees `args`.
+        let stop = unsafe { (published.call)(published.data, args) };
+        mark.unset(entry);
+        if stop {
+            stopped = true;
+            break;
+        }
+    }
+    // SAFETY: both in (or one past) the same slice.
+    let visited = unsafe { next.offset_from_unsigned(entries.start) };
+    Invoked {
+        called: visited - skipped,
+        stopped,
     }
 }
 
@@ -478,6 +542,8 @@ impl<E: Event> fmt::Debug for TypedList<E> {
 /// (cleared on return and on unwind), or the entries' shared counters when no slot is free.
 struct Running<'a> {
     reader: &'a sync::ThreadReader,
+    /// The thread's running depth before this invoke (restored when it ends).
+    depth: usize,
     slot: Option<sync::RunningSlot>,
     /// Without a slot: the entry whose shared counter is raised now (lowered on unwind too).
     counted: std::cell::Cell<*const Entry>,
@@ -485,14 +551,18 @@ struct Running<'a> {
 
 impl<'a> Running<'a> {
     #[inline(always)]
-    fn reserve(reader: &'a sync::ThreadReader) -> Self {
+    fn reserve(reader: &'a sync::ThreadReader, outermost: bool) -> Self {
+        let (depth, slot) = reader.reserve_running(outermost);
         Self {
             reader,
-            slot: reader.reserve_running(),
+            depth,
+            slot,
             counted: std::cell::Cell::new(std::ptr::null()),
         }
     }
+}
 
+impl Mark for Running<'_> {
     #[inline(always)]
     fn set(&self, entry: &Entry) {
         match &self.slot {
@@ -523,7 +593,7 @@ impl Drop for Running<'_> {
                 .overflow
                 .fetch_sub(1, Ordering::Release);
         }
-        self.reader.release_running(self.slot.as_ref());
+        self.reader.release_running(self.depth, self.slot.as_ref());
     }
 }
 

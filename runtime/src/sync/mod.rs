@@ -371,6 +371,6 @@ mod loom_tests;
 mod thread_reader;
 #[cfg(not(loom))]
 pub(crate) use thread_reader::{
-    RunningSlot, ThreadReader, grace_elapsed, in_read_section, reclaim_barrier, start_grace,
-    synchronize, wait_not_running,
+    FastRun, RunningSlot, ThreadReader, grace_elapsed, in_read_section, reclaim_barrier,
+    start_grace, synchronize, wait_not_running,
 };

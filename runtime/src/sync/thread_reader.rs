@@ -139,28 +139,59 @@ impl ThreadReader {
     }
 
     /// Reserves this thread's next running slot for a loop of runs (an invoke); must be inside a
-    /// section. `None` when no slot can record them (nesting deeper than the record's slots, or an
-    /// orphan thread): the caller then counts each run in its shared fallback counter. Either way,
-    /// pair it with [`ThreadReader::release_running`].
+    /// section. `outermost`: that section is the thread's outermost one (its `lock` opened it), so no
+    /// loop of runs is under way on this thread and the depth is 0 without reading it (a load that
+    /// would wait for the previous invoke's store). Returns the depth to give back and the slot, or
+    /// `None` when no slot can record the runs (nesting deeper than the record's slots, or an orphan
+    /// thread): the caller then counts each run in its shared fallback counter. Either way, pair it
+    /// with [`ThreadReader::release_running`].
     #[inline(always)]
-    pub(crate) fn reserve_running(&self) -> Option<RunningSlot> {
-        let depth = self.running.get();
+    pub(crate) fn reserve_running(&self, outermost: bool) -> (usize, Option<RunningSlot>) {
+        let depth = if outermost { 0 } else { self.running.get() };
         self.running.set(depth + 1);
-        let record = self.record.get()?;
-        (depth < RUNNING_SLOTS).then(|| RunningSlot {
-            slot: &record.running[depth],
-            mode: self.mode.get(),
-        })
+        let slot = self.record.get().and_then(|record| {
+            (depth < RUNNING_SLOTS).then(|| RunningSlot {
+                slot: &record.running[depth],
+                mode: self.mode.get(),
+            })
+        });
+        (depth, slot)
     }
 
-    /// Clears and gives back the slot of [`ThreadReader::reserve_running`].
+    /// Clears and gives back the slot of [`ThreadReader::reserve_running`], which returned `depth`.
     #[inline(always)]
-    pub(crate) fn release_running(&self, slot: Option<&RunningSlot>) {
-        self.running.set(self.running.get() - 1);
+    pub(crate) fn release_running(&self, depth: usize, slot: Option<&RunningSlot>) {
+        self.running.set(depth);
         if let Some(slot) = slot {
             // Release pairs with the Acquire loads in `wait_not_running`.
             slot.slot.store(0, std::sync::atomic::Ordering::Release);
         }
+    }
+
+    /// Opens the common invoke's whole read-side state without a call, if the thread has a
+    /// membarrier record and is in no section: an outermost section, with the record's first running
+    /// slot reserved (no loop of runs can be under way outside a section, so the depth is 0 without
+    /// reading it). `None`: use [`ThreadReader::section`] and [`ThreadReader::reserve_running`].
+    #[inline(always)]
+    pub(crate) fn try_fast_run(&self) -> Option<FastRun<'_>> {
+        let record = self.fast.get();
+        if record.is_null() {
+            return None;
+        }
+        // SAFETY: `fast` is a record this thread owns until `tear_down` clears it.
+        let record: &'static Record = unsafe { &*record };
+        // Relaxed: this thread is the number's only writer.
+        let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed);
+        if seq & 1 == 1 {
+            return None;
+        }
+        Domain::enter(record, seq + 1, Mode::Membarrier);
+        self.running.set(1);
+        Some(FastRun {
+            reader: self,
+            record,
+            seq: seq + 1,
+        })
     }
 
     /// The keys this thread is running, innermost last (only those that got a slot).
@@ -227,10 +258,45 @@ impl RunningSlot {
     }
 }
 
+/// What [`ThreadReader::try_fast_run`] opened: an outermost membarrier section and the record's
+/// first running slot. Clears the slot and leaves the section on drop (unwinding too).
+pub(crate) struct FastRun<'a> {
+    reader: &'a ThreadReader,
+    record: &'static Record,
+    /// The (odd) number the section entered with.
+    seq: u64,
+}
+
+impl FastRun<'_> {
+    /// Marks `key` as running, replacing (and so releasing) the previous key.
+    #[inline(always)]
+    pub(crate) fn set(&self, key: usize) {
+        Domain::mark_running(&self.record.running[0], key, Mode::Membarrier);
+    }
+}
+
+impl Drop for FastRun<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Release pairs with the Acquire loads in `wait_not_running`.
+        self.record.running[0].store(0, std::sync::atomic::Ordering::Release);
+        self.reader.running.set(0);
+        Domain::exit(self.record, self.seq + 1, Mode::Membarrier);
+    }
+}
+
 /// An entered read-side section; leaves it on drop.
 pub(crate) struct Section<'a> {
     reader: &'a ThreadReader,
     opened: Opened,
+}
+
+impl Section<'_> {
+    /// Whether this section is the thread's outermost one (not nested in another section).
+    #[inline(always)]
+    pub(crate) fn is_outermost(&self) -> bool {
+        self.opened.0 != 0
+    }
 }
 
 /// What entering a section did: 0 when it was nested in an open one, else the (odd) sequence number it

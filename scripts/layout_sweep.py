@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Measures a bench's target ratios over several code layouts of the same build.
+
+The loops these benches time are a few nanoseconds long; on this machine's cores (AMD Zen 3) their
+time depends on where the code lands, because the branch and memory-dependence predictors are
+indexed by instruction address. Unchanged code can measure 15% apart in two builds. This script
+re-links one bench binary with lld's `--shuffle-sections=.text*=SEED` (the same object code, the
+functions in a different order: only the bench itself is re-linked, nothing is recompiled), runs
+the benchmarks of each ratio once per layout, and prints every layout's medians and ratios and the
+ratios' median, minimum and maximum over the layouts. Seed 0 is the normal, unshuffled link.
+
+Usage: python3 scripts/layout_sweep.py GROUP [LAYOUTS] [SECONDS] [REPEATS]
+  GROUP    hook or eventhandler (the ratios of scripts/bench_table.py)
+  LAYOUTS  how many layouts (default 8: seed 0 and seven shuffles)
+  SECONDS  criterion measurement time per benchmark (default 3)
+  REPEATS  runs per layout; each benchmark keeps its lowest median (default 2)
+"""
+import json
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from bench_table import RATIOS  # noqa: E402
+
+BENCH = {"hook": "hooks", "eventhandler": "eventhandler"}
+
+
+def link(bench, seed):
+    """Re-links the bench binary with the given shuffle seed and returns its path."""
+    cmd = ["cargo", "rustc", "--quiet", "--profile", "bench", "--bench", bench,
+           "--message-format", "json-render-diagnostics", "--"]
+    if seed:
+        cmd += ["-C", f"link-arg=-Wl,--shuffle-sections=.text*={seed}"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
+            return msg["executable"]
+    sys.exit(f"cargo did not report the {bench} executable")
+
+
+def measure(binary, group, ids, seconds, repeats):
+    """Each benchmark's lowest median over `repeats` runs (this machine is shared: a slow run is
+    another tenant, not a property of the layout)."""
+    pattern = f"^{group}/({'|'.join(map(re.escape, ids))})$"
+    out = {}
+    for _ in range(repeats):
+        subprocess.run([binary, "--bench", pattern, "--warm-up-time", "1", "--measurement-time",
+                        str(seconds), "--noplot"], check=True, capture_output=True)
+        for name in ids:
+            path = pathlib.Path("target/criterion") / group / name / "new" / "estimates.json"
+            median = json.loads(path.read_text())["median"]["point_estimate"]
+            out[name] = min(median, out.get(name, median))
+    return out
+
+
+def main():
+    group = sys.argv[1] if len(sys.argv) > 1 else "eventhandler"
+    layouts = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    seconds = sys.argv[3] if len(sys.argv) > 3 else "3"
+    repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    if group not in BENCH:
+        sys.exit(f"unknown group {group!r}: one of {', '.join(BENCH)}")
+    ratios = [r for r in RATIOS[group] if r[2]]
+    ids = sorted({name for a, b, _ in ratios for name in (a, b)})
+    seen = {f"{a}/{b}": [] for a, b, _ in ratios}
+    print("| layout | " + " | ".join(ids) + " | " + " | ".join(seen) + " |")
+    print("|---" * (1 + len(ids) + len(seen)) + "|")
+    for seed in range(layouts):
+        values = measure(link(BENCH[group], seed), group, ids, seconds, repeats)
+        cells = [f"{values[name]:.2f}" for name in ids]
+        for a, b, _ in ratios:
+            ratio = values[a] / values[b]
+            seen[f"{a}/{b}"].append(ratio)
+            cells.append(f"{ratio:.2f}")
+        label = "normal link" if seed == 0 else f"shuffle {seed}"
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+    print()
+    print("| ratio | target | median | min | max |")
+    print("|---|---|---:|---:|---:|")
+    for a, b, target in ratios:
+        values = seen[f"{a}/{b}"]
+        print(f"| `{a}` / `{b}` | {target} | {statistics.median(values):.2f} | "
+              f"{min(values):.2f} | {max(values):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
