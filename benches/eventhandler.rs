@@ -134,6 +134,11 @@ fn eventhandler_mt(c: &mut Criterion) {
             })
         });
     });
+    // The machine's own two-thread scaling, for reference: the physical limit on both threads.
+    let plain = closures(8);
+    group.bench_function("closure_loop_8_x2", |b| {
+        b.iter_custom(|iters| two_threads(iters, || closure_loop(&plain, black_box(1))));
+    });
     group.bench_function("mutex_vec_8_x2", |b| {
         b.iter_custom(|iters| two_threads(iters, || mutex_vec(&locked, black_box(1))));
     });

@@ -34,6 +34,8 @@ CROSS = {
     "eventhandler_mt": [
         ("eventhandler_mt", "direct_invoke_8_x2", "eventhandler", "direct_invoke_8", "<= 1.2"),
         ("eventhandler_mt", "mutex_vec_8_x2", "eventhandler_mt", "direct_invoke_8_x2", ">= 3"),
+        ("eventhandler_mt", "closure_loop_8_x2", "eventhandler", "closure_loop_8", ""),
+        ("eventhandler_mt", "direct_invoke_8_x2", "eventhandler_mt", "closure_loop_8_x2", ""),
     ],
 }
 

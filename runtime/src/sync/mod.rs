@@ -56,7 +56,10 @@ pub(crate) enum Mode {
     Fence,
 }
 
-/// One thread's reader state, owned by that thread while `in_use`.
+/// One thread's reader state, owned by that thread while `in_use`. Its owner writes it on every
+/// section and every handler call, so no two records share a cache line (128: the pair of lines
+/// x86 prefetches together, as crossbeam's `CachePadded`).
+#[repr(align(128))]
 pub(crate) struct Record {
     /// The owner's section sequence number: odd inside its outermost section.
     seq: AtomicU64,
