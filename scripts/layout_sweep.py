@@ -10,7 +10,7 @@ the benchmarks of each ratio once per layout, and prints every layout's medians 
 ratios' median, minimum and maximum over the layouts. Seed 0 is the normal, unshuffled link.
 
 Usage: python3 scripts/layout_sweep.py GROUP [LAYOUTS] [SECONDS] [REPEATS]
-  GROUP    hook or eventhandler (the ratios of scripts/bench_table.py)
+  GROUP    hook, eventhandler or eventhandler_mt (the ratios of scripts/bench_table.py)
   LAYOUTS  how many layouts (default 8: seed 0 and seven shuffles)
   SECONDS  criterion measurement time per benchmark (default 3)
   REPEATS  runs per layout; each benchmark keeps its lowest median (default 2)
@@ -23,9 +23,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_table import RATIOS  # noqa: E402
+from bench_table import CROSS, RATIOS  # noqa: E402
 
-BENCH = {"hook": "hooks", "eventhandler": "eventhandler"}
+BENCH = {"hook": "hooks", "eventhandler": "eventhandler", "eventhandler_mt": "eventhandler"}
 
 
 def link(bench, seed):
@@ -42,19 +42,26 @@ def link(bench, seed):
     sys.exit(f"cargo did not report the {bench} executable")
 
 
-def measure(binary, group, ids, seconds, repeats):
-    """Each benchmark's lowest median over `repeats` runs (this machine is shared: a slow run is
-    another tenant, not a property of the layout)."""
-    pattern = f"^{group}/({'|'.join(map(re.escape, ids))})$"
+def measure(binary, ids, seconds, repeats):
+    """Each benchmark's (`group/id`) lowest median over `repeats` runs (this machine is shared: a
+    slow run is another tenant, not a property of the layout)."""
+    pattern = f"^({'|'.join(map(re.escape, ids))})$"
     out = {}
     for _ in range(repeats):
         subprocess.run([binary, "--bench", pattern, "--warm-up-time", "1", "--measurement-time",
                         str(seconds), "--noplot"], check=True, capture_output=True)
         for name in ids:
-            path = pathlib.Path("target/criterion") / group / name / "new" / "estimates.json"
+            path = pathlib.Path("target/criterion") / name / "new" / "estimates.json"
             median = json.loads(path.read_text())["median"]["point_estimate"]
             out[name] = min(median, out.get(name, median))
     return out
+
+
+def ratios_of(group):
+    """The group's ratios as (`group/id`, `group/id`, target)."""
+    if group in CROSS:
+        return [(f"{ga}/{a}", f"{gb}/{b}", target) for ga, a, gb, b, target in CROSS[group]]
+    return [(f"{group}/{a}", f"{group}/{b}", target) for a, b, target in RATIOS[group] if target]
 
 
 def main():
@@ -64,26 +71,26 @@ def main():
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 2
     if group not in BENCH:
         sys.exit(f"unknown group {group!r}: one of {', '.join(BENCH)}")
-    ratios = [r for r in RATIOS[group] if r[2]]
+    ratios = ratios_of(group)
     ids = sorted({name for a, b, _ in ratios for name in (a, b)})
-    seen = {f"{a}/{b}": [] for a, b, _ in ratios}
-    print("| layout | " + " | ".join(ids) + " | " + " | ".join(seen) + " |")
+    short = {name: name.split("/", 1)[1] if name.startswith(group + "/") else name for name in ids}
+    seen = {f"{short[a]} / {short[b]}": [] for a, b, _ in ratios}
+    print("| layout | " + " | ".join(short[name] for name in ids) + " | " + " | ".join(seen) + " |")
     print("|---" * (1 + len(ids) + len(seen)) + "|")
     for seed in range(layouts):
-        values = measure(link(BENCH[group], seed), group, ids, seconds, repeats)
+        values = measure(link(BENCH[group], seed), ids, seconds, repeats)
         cells = [f"{values[name]:.2f}" for name in ids]
         for a, b, _ in ratios:
             ratio = values[a] / values[b]
-            seen[f"{a}/{b}"].append(ratio)
+            seen[f"{short[a]} / {short[b]}"].append(ratio)
             cells.append(f"{ratio:.2f}")
         label = "normal link" if seed == 0 else f"shuffle {seed}"
         print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
     print()
     print("| ratio | target | median | min | max |")
     print("|---|---|---:|---:|---:|")
-    for a, b, target in ratios:
-        values = seen[f"{a}/{b}"]
-        print(f"| `{a}` / `{b}` | {target} | {statistics.median(values):.2f} | "
+    for (name, values), (_, _, target) in zip(seen.items(), ratios):
+        print(f"| `{name}` | {target} | {statistics.median(values):.2f} | "
               f"{min(values):.2f} | {max(values):.2f} |")
 
 
