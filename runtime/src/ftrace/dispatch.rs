@@ -270,7 +270,7 @@ impl RedirectPoint {
 #[must_use]
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     let thread = thread::current();
-    let Some(opened) = thread.reader.try_lock() else {
+    let Some(section) = thread.reader.try_open_fast() else {
         return false;
     };
     // Acquire pairs with the Release store that published the snapshot.
@@ -278,7 +278,7 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     // SAFETY: a published snapshot is freed only after a grace period that starts after it was
     // unpublished; we are inside a read-side section that began before we loaded it.
     let Some(direct) = (unsafe { Snapshot::direct_of(snapshot) }) else {
-        thread.reader.unlock_fast(opened);
+        section.close();
         return false;
     };
     // SAFETY: the guard is only written in place, never moved out of its pin.
@@ -290,7 +290,7 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     });
     let node: &Node = node;
     call_direct(direct, node);
-    thread.reader.unlock_fast(opened);
+    section.close();
     // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
     // node. No redirect: an `IPMODIFY` ops never takes the direct path.
     ftrace.current.set(std::ptr::from_ref(node));

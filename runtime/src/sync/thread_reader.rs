@@ -77,17 +77,6 @@ impl ThreadReader {
         }
     }
 
-    /// Leaves the section [`ThreadReader::try_lock`] entered (it returned `Some`): never calls out,
-    /// unlike [`ThreadReader::unlock`].
-    #[inline(always)]
-    pub(crate) fn unlock_fast(&self, opened: Opened) {
-        if opened.0 != 0 {
-            // SAFETY: `try_lock` opened the section on the fast record, which does not change inside a
-            // section.
-            Domain::exit(unsafe { &*self.fast.get() }, opened.0 + 1, Mode::Membarrier);
-        }
-    }
-
     /// Enters a section without a fast record: the thread's first one (take a record), one on the
     /// fence protocol, or one after teardown (orphan).
     #[cold]
@@ -168,12 +157,11 @@ impl ThreadReader {
         }
     }
 
-    /// Opens the common invoke's whole read-side state without a call, if the thread has a
-    /// membarrier record and is in no section: an outermost section, with the record's first running
-    /// slot reserved (no loop of runs can be under way outside a section, so the depth is 0 without
-    /// reading it). `None`: use [`ThreadReader::section`] and [`ThreadReader::reserve_running`].
+    /// Enters an outermost read-side section with plain stores and no call, if the thread has a
+    /// membarrier record and is in no section; `None` otherwise (use [`ThreadReader::lock`]). Leave
+    /// it with [`FastSection::close`].
     #[inline(always)]
-    pub(crate) fn try_fast_run(&self) -> Option<FastRun<'_>> {
+    pub(crate) fn try_open_fast(&self) -> Option<FastSection> {
         let record = self.fast.get();
         if record.is_null() {
             return None;
@@ -186,11 +174,21 @@ impl ThreadReader {
             return None;
         }
         Domain::enter(record, seq + 1, Mode::Membarrier);
+        Some(FastSection { record })
+    }
+
+    /// Opens the common invoke's whole read-side state without a call, if the thread has a
+    /// membarrier record and is in no section: an outermost section ([`ThreadReader::try_open_fast`]),
+    /// with the record's first running slot reserved (no loop of runs can be under way outside a
+    /// section, so the depth is 0 without reading it). `None`: use [`ThreadReader::section`] and
+    /// [`ThreadReader::reserve_running`].
+    #[inline(always)]
+    pub(crate) fn try_fast_run(&self) -> Option<FastRun<'_>> {
+        let section = self.try_open_fast()?;
         self.running.set(1);
         Some(FastRun {
             reader: self,
-            record,
-            seq: seq + 1,
+            section,
         })
     }
 
@@ -258,20 +256,35 @@ impl RunningSlot {
     }
 }
 
+/// An outermost section opened by [`ThreadReader::try_open_fast`].
+#[derive(Clone, Copy)]
+pub(crate) struct FastSection {
+    record: &'static Record,
+}
+
+impl FastSection {
+    /// Leaves the section. The (odd) number is read back rather than kept: across a callback, one
+    /// more load costs less than one more saved register.
+    #[inline(always)]
+    pub(crate) fn close(self) {
+        // Relaxed: this thread is the number's only writer.
+        let seq = self.record.seq.load(std::sync::atomic::Ordering::Relaxed);
+        Domain::exit(self.record, seq + 1, Mode::Membarrier);
+    }
+}
+
 /// What [`ThreadReader::try_fast_run`] opened: an outermost membarrier section and the record's
 /// first running slot. Clears the slot and leaves the section on drop (unwinding too).
 pub(crate) struct FastRun<'a> {
     reader: &'a ThreadReader,
-    record: &'static Record,
-    /// The (odd) number the section entered with.
-    seq: u64,
+    section: FastSection,
 }
 
 impl FastRun<'_> {
     /// Marks `key` as running, replacing (and so releasing) the previous key.
     #[inline(always)]
     pub(crate) fn set(&self, key: usize) {
-        Domain::mark_running(&self.record.running[0], key, Mode::Membarrier);
+        Domain::mark_running(&self.section.record.running[0], key, Mode::Membarrier);
     }
 }
 
@@ -279,9 +292,9 @@ impl Drop for FastRun<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         // Release pairs with the Acquire loads in `wait_not_running`.
-        self.record.running[0].store(0, std::sync::atomic::Ordering::Release);
+        self.section.record.running[0].store(0, std::sync::atomic::Ordering::Release);
         self.reader.running.set(0);
-        Domain::exit(self.record, self.seq + 1, Mode::Membarrier);
+        self.section.close();
     }
 }
 
