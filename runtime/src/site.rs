@@ -7,7 +7,7 @@
 //! [`available_functions`] sorts the slice once, by path and then file and line, so the order (and the
 //! 1-based index that filters accept) is the same in every run of the same program.
 
-use crate::ftrace::dispatch::Snapshot;
+use crate::ftrace::dispatch::{Direct, Snapshot};
 use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
@@ -31,6 +31,9 @@ pub(crate) const UNTOUCHED: *mut Snapshot = std::ptr::NonNull::<Snapshot>::dangl
 pub struct Site {
     /// Null when no ops is attached; else the current immutable snapshot of attached ops.
     pub(crate) dispatch: AtomicPtr<Snapshot>,
+    /// The direct path of the snapshot in `dispatch` (points into it), or null when it has none:
+    /// published with it, so the common hooked call finds what to call with one load and one test.
+    pub(crate) direct: AtomicPtr<Direct>,
     /// 1-based position in [`available_functions`], written when the registry is first sorted (0 before).
     position: AtomicU32,
     name: &'static str,
@@ -54,6 +57,7 @@ impl Site {
     ) -> Self {
         Self {
             dispatch: AtomicPtr::new(UNTOUCHED),
+            direct: AtomicPtr::new(std::ptr::null_mut()),
             position: AtomicU32::new(0),
             name,
             path,

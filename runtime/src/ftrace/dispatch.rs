@@ -40,7 +40,7 @@ pub(crate) struct Snapshot {
 }
 
 /// What the direct path needs, resolved when the snapshot is built: no lookups on the hot path.
-struct Direct {
+pub(crate) struct Direct {
     /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
     callback: *const CallbackFn,
     /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
@@ -57,18 +57,11 @@ unsafe impl Send for Snapshot {}
 unsafe impl Sync for Snapshot {}
 
 impl Snapshot {
-    /// The direct path of the snapshot `pointer` (a site's dispatch pointer, loaded inside a read-side
-    /// section), if it is a published snapshot that has one.
-    ///
-    /// # Safety
-    /// `pointer` was loaded inside a read-side section that is still open.
-    #[inline(always)]
-    unsafe fn direct_of<'a>(pointer: *const Snapshot) -> Option<&'a Direct> {
-        if pointer.is_null() || std::ptr::eq(pointer, crate::site::UNTOUCHED) {
-            return None;
-        }
-        // SAFETY: a published snapshot, alive until a grace period after the open section.
-        unsafe { (*pointer).direct.as_ref() }
+    /// Its direct path, as a site publishes it next to the snapshot (null: none).
+    pub(crate) fn direct_ptr(&self) -> *mut Direct {
+        self.direct.as_ref().map_or(std::ptr::null_mut(), |direct| {
+            std::ptr::from_ref(direct).cast_mut()
+        })
     }
 
     pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
@@ -273,14 +266,15 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     let Some(section) = thread.reader.try_open_fast() else {
         return false;
     };
-    // Acquire pairs with the Release store that published the snapshot.
-    let snapshot = site.dispatch.load(Ordering::Acquire);
-    // SAFETY: a published snapshot is freed only after a grace period that starts after it was
-    // unpublished; we are inside a read-side section that began before we loaded it.
-    let Some(direct) = (unsafe { Snapshot::direct_of(snapshot) }) else {
+    // Acquire pairs with the Release store that published it (with its snapshot).
+    let direct = site.direct.load(Ordering::Acquire);
+    if direct.is_null() {
         section.close();
         return false;
-    };
+    }
+    // SAFETY: `direct` points into a published snapshot, freed only after a grace period that starts
+    // after it was unpublished; we are inside a read-side section that began before we loaded it.
+    let direct = unsafe { &*direct };
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
     let ftrace = &thread.ftrace;
@@ -290,7 +284,7 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     });
     let node: &Node = node;
     call_direct(direct, node);
-    section.close();
+    thread.reader.close_fast(section);
     // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
     // node. No redirect: an `IPMODIFY` ops never takes the direct path.
     ftrace.current.set(std::ptr::from_ref(node));

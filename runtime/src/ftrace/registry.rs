@@ -184,7 +184,16 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
                     .collect(),
             )))
         };
-        // Release: a reader that loads `next` (Acquire) sees the snapshot and the ops' flags.
+        let direct = if next.is_null() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: `next` is the snapshot just built, ours until published.
+            unsafe { (*next).direct_ptr() }
+        };
+        // Release: a reader that loads `next` or `direct` (Acquire) sees the snapshot and the ops'
+        // flags. Readers may briefly see one pointer of the old snapshot and one of the new: both
+        // stay alive until the grace period that follows this publication.
+        site.direct.store(direct, Ordering::Release);
         site.dispatch.store(next, Ordering::Release);
         if !current.is_null() {
             retired.push(current);
