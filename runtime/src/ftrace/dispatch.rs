@@ -263,6 +263,15 @@ impl RedirectPoint {
 #[must_use]
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     let thread = thread::current();
+    // SAFETY: the guard is only written in place, never moved out of its pin.
+    let guard = unsafe { guard.get_unchecked_mut() };
+    let ftrace = &thread.ftrace;
+    // Written first (`enter_slow` writes it again if we return `false`): `site` is then dead, one
+    // register fewer across the callback.
+    let node: &Node = guard.node.write(Node {
+        site,
+        prev: ftrace.current.get(),
+    });
     let Some(section) = thread.reader.try_open_fast() else {
         return false;
     };
@@ -275,14 +284,6 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     // SAFETY: `direct` points into a published snapshot, freed only after a grace period that starts
     // after it was unpublished; we are inside a read-side section that began before we loaded it.
     let direct = unsafe { &*direct };
-    // SAFETY: the guard is only written in place, never moved out of its pin.
-    let guard = unsafe { guard.get_unchecked_mut() };
-    let ftrace = &thread.ftrace;
-    let node = guard.node.write(Node {
-        site,
-        prev: ftrace.current.get(),
-    });
-    let node: &Node = node;
     call_direct(direct, node);
     thread.reader.close_fast(section);
     // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
