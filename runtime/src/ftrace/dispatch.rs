@@ -2,9 +2,10 @@
 //!
 //! Generated code pins a [`Guard`] in the traced function's frame (one word stored), checks
 //! [`Site::__is_hooked`] (one relaxed load) and, only when it is set, calls [`enter`], which takes the
-//! common case (one ops wanting only its entry callback) without calling anything but the callback,
-//! or returns `false` so the generated code calls the cold [`enter_slow`] with the argument views and
-//! the site's redirect type. Both link the guard's node into the thread's chain of hooked calls (the
+//! common case (one ops wanting only its entry callback, which the site publishes next to its snapshot
+//! as `Site::direct`; a thread with a membarrier record, outside any read-side section) without
+//! calling anything but the callback, or returns `false` so the generated code calls the cold
+//! [`enter_slow`] with the argument views and the site's redirect type. Both link the guard's node into the thread's chain of hooked calls (the
 //! shadow stack: `Call::parent` is the previous link) and run the entry callbacks inside a read-side
 //! section. Exit callbacks owed to the ops whose entry callbacks ran are kept on a thread-local
 //! stack. Dropping the guard (return or unwind) unlinks the node, with one thread-local store when
