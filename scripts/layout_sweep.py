@@ -34,7 +34,11 @@ def link(bench, seed):
            "--message-format", "json-render-diagnostics", "--"]
     if seed:
         cmd += ["-C", f"link-arg=-Wl,--shuffle-sections=.text*={seed}"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"re-linking {bench} with seed {seed} failed (the shuffle needs lld, rustc's default "
+                 f"linker on x86_64 Linux):\n{run.stderr}")
+    out = run.stdout
     for line in out.splitlines():
         msg = json.loads(line)
         if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
