@@ -6,8 +6,11 @@ time depends on where the code lands, because the branch and memory-dependence p
 indexed by instruction address. Unchanged code can measure 15% apart in two builds. This script
 re-links one bench binary with lld's `--shuffle-sections=.text*=SEED` (the same object code, the
 functions in a different order: only the bench itself is re-linked, nothing is recompiled), runs
-the benchmarks of each ratio once per layout, and prints every layout's medians and ratios and the
-ratios' median, minimum and maximum over the layouts. Seed 0 is the normal, unshuffled link.
+the benchmarks of each ratio in every layout (each keeps its lowest median of REPEATS runs, which
+filters out other tenants of a shared machine), and prints every layout's medians and ratios and the
+ratios' median, minimum and maximum over the layouts. Seed 0 is the normal, unshuffled link. It
+leaves the bench binary linked in its last layout and criterion's saved results of those benchmarks
+from it: run `cargo bench` again before `scripts/bench_table.py`.
 
 Usage: python3 scripts/layout_sweep.py GROUP [LAYOUTS] [SECONDS] [REPEATS]
   GROUP    hook, eventhandler or eventhandler_mt (the ratios of scripts/bench_table.py)
