@@ -26,7 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_table import CROSS, RATIOS  # noqa: E402
+from bench_table import CROSS, RATIOS, medians  # noqa: E402
 
 BENCH = {"hook": "hooks", "eventhandler": "eventhandler", "eventhandler_mt": "eventhandler"}
 
@@ -57,9 +57,10 @@ def measure(binary, ids, seconds, repeats):
     for _ in range(repeats):
         subprocess.run([binary, "--bench", pattern, "--warm-up-time", "1", "--measurement-time",
                         str(seconds), "--noplot"], check=True, capture_output=True)
+        runs = {group: medians(group) for group in {name.split("/", 1)[0] for name in ids}}
         for name in ids:
-            path = pathlib.Path("target/criterion") / name / "new" / "estimates.json"
-            median = json.loads(path.read_text())["median"]["point_estimate"]
+            group, bench = name.split("/", 1)
+            median = runs[group][bench]
             out[name] = min(median, out.get(name, median))
     return out
 

@@ -427,15 +427,8 @@ impl EventHandlerList {
             // SAFETY: the caller's contract.
             return unsafe { self.invoke_slow(thread, args) };
         };
-        // Acquire pairs with the Release in `publish`.
-        let snapshot = self.snapshot.load(Ordering::Acquire);
-        if snapshot.is_null() {
-            return Invoked::default();
-        }
-        // SAFETY: unpublished snapshots are freed only after a grace period that started after they
-        // were unpublished; we are inside a section that began before this load. The caller
-        // guarantees `args`.
-        unsafe { call_entries(&*snapshot, &run, args) }
+        // SAFETY: `run` holds a section open; the caller guarantees `args`.
+        unsafe { self.call_entries(&run, args) }
     }
 
     /// [`EventHandlerList::invoke_raw`] for the rest: the thread's first section, nested invokes,
@@ -446,14 +439,63 @@ impl EventHandlerList {
     #[inline(never)]
     unsafe fn invoke_slow(&self, thread: &thread::ThreadState, args: *const ()) -> Invoked {
         let section = thread.reader.section();
+        let running = Running::reserve(&thread.reader, section.is_outermost());
+        // SAFETY: `section` is open; the caller guarantees `args`.
+        unsafe { self.call_entries(&running, args) }
+    }
+
+    /// Calls every live handler of the published snapshot with `args`, marking each with `mark`
+    /// first.
+    ///
+    /// # Safety
+    /// The caller is inside a read-side section, and `args` points to a value of the `Args` type of
+    /// this list's signature.
+    #[inline(always)]
+    unsafe fn call_entries(&self, mark: &impl Mark, args: *const ()) -> Invoked {
         // Acquire pairs with the Release in `publish`.
         let snapshot = self.snapshot.load(Ordering::Acquire);
-        if snapshot.is_null() {
+        // SAFETY: unpublished snapshots are freed only after a grace period that started after they
+        // were unpublished; the caller's section began before this load.
+        let Some(snapshot) = (unsafe { snapshot.as_ref() }) else {
             return Invoked::default();
+        };
+        let entries = snapshot.entries.as_ptr_range();
+        // Counted as the loop goes only where it is rare (skips); `called` is derived at the end, so
+        // a handler's iteration keeps nothing but its position live across its call.
+        let mut next = entries.start;
+        let mut skipped = 0;
+        let mut stopped = false;
+        while next != entries.end {
+            // SAFETY: `next` is inside the snapshot's entries, which the caller's section keeps
+            // alive.
+            let published = unsafe { &*next };
+            // SAFETY: at most one past the end.
+            next = unsafe { next.add(1) };
+            let entry = &*published.entry;
+            mark.set(entry);
+            // After the mark (with its barrier): a deregister that set `removed` before this load
+            // either sees our mark and waits, or we see `removed` here.
+            if entry.removed.load(Ordering::Relaxed) {
+                mark.unset(entry);
+                skipped += 1;
+                continue;
+            }
+            // SAFETY: `call` was made for this list's signature; `data` is alive (`removed` is not
+            // set, and a waiting deregister sees our mark before it drops it); the caller
+            // guarantees `args`.
+            let stop = unsafe { (published.call)(published.data, args) };
+            mark.unset(entry);
+            if stop {
+                stopped = true;
+                break;
+            }
         }
-        let running = Running::reserve(&thread.reader, section.is_outermost());
-        // SAFETY: as in `invoke_raw`.
-        unsafe { call_entries(&*snapshot, &running, args) }
+        // SAFETY: both in (or one past) the same slice.
+        let visited = unsafe { next.offset_from_unsigned(entries.start) };
+        Invoked {
+            called: visited - skipped,
+            stopped,
+        }
     }
 }
 
@@ -475,50 +517,6 @@ impl Mark for sync::FastRun<'_> {
     #[inline(always)]
     fn unset(&self, _: &Entry) {
         // The next `set` replaces the mark; the drop clears it.
-    }
-}
-
-/// Calls every live handler of `snapshot` with `args`, marking each with `mark` first.
-///
-/// # Safety
-/// The caller is inside a read-side section that keeps `snapshot` alive, and `args` points to a
-/// value of the `Args` type of its list's signature.
-#[inline(always)]
-unsafe fn call_entries(snapshot: &Snapshot, mark: &impl Mark, args: *const ()) -> Invoked {
-    let entries = snapshot.entries.as_ptr_range();
-    // Counted as the loop goes only where it is rare (skips); `called` is derived at the end, so a
-    // handler's iteration keeps nothing but its position live across its call.
-    let mut next = entries.start;
-    let mut skipped = 0;
-    let mut stopped = false;
-    while next != entries.end {
-        // SAFETY: `next` is inside the snapshot's entries, which the caller's section keeps alive.
-        let published = unsafe { &*next };
-        // SAFETY: at most one past the end.
-        next = unsafe { next.add(1) };
-        let entry = &*published.entry;
-        mark.set(entry);
-        // After the mark (with its barrier): a deregister that set `removed` before this load either
-        // sees our mark and waits, or we see `removed` here.
-        if entry.removed.load(Ordering::Relaxed) {
-            mark.unset(entry);
-            skipped += 1;
-            continue;
-        }
-        // SAFETY: `call` was made for this list's signature; `data` is alive (`removed` is not set,
-        // and a waiting deregister sees our mark before it drops it); the caller guarantees `args`.
-        let stop = unsafe { (published.call)(published.data, args) };
-        mark.unset(entry);
-        if stop {
-            stopped = true;
-            break;
-        }
-    }
-    // SAFETY: both in (or one past) the same slice.
-    let visited = unsafe { next.offset_from_unsigned(entries.start) };
-    Invoked {
-        called: visited - skipped,
-        stopped,
     }
 }
 

@@ -38,29 +38,31 @@ impl ThreadReader {
     /// load and a branch.
     #[inline(always)]
     pub(crate) fn lock(&self) -> Opened {
-        match self.try_lock() {
-            Some(opened) => opened,
+        match self.fast_record() {
+            Some((_, seq)) if seq & 1 == 1 => Opened(0),
+            Some((record, seq)) => {
+                Domain::enter(record, seq + 1, Mode::Membarrier);
+                Opened(seq + 1)
+            }
             None => self.lock_slow(),
         }
     }
 
-    /// Enters a read-side section if that takes no call (the thread has a membarrier record), else
-    /// `None`: use [`ThreadReader::lock`].
+    /// The record sections take without a call (membarrier mode) and its current sequence number,
+    /// or `None` (no record yet, given back, or the fence protocol).
     #[inline(always)]
-    pub(crate) fn try_lock(&self) -> Option<Opened> {
+    fn fast_record(&self) -> Option<(&'static Record, u64)> {
         let record = self.fast.get();
         if record.is_null() {
             return None;
         }
         // SAFETY: `fast` is a record this thread owns until `tear_down` clears it.
-        let record = unsafe { &*record };
+        let record: &'static Record = unsafe { &*record };
         // Relaxed: this thread is the number's only writer.
-        let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed);
-        if seq & 1 == 1 {
-            return Some(Opened(0));
-        }
-        Domain::enter(record, seq + 1, Mode::Membarrier);
-        Some(Opened(seq + 1))
+        Some((
+            record,
+            record.seq.load(std::sync::atomic::Ordering::Relaxed),
+        ))
     }
 
     /// Leaves the section `lock` entered, if it opened the outermost one.
@@ -71,7 +73,7 @@ impl ThreadReader {
             if record.is_null() {
                 self.unlock_slow(opened.0 + 1);
             } else {
-                // SAFETY: as in `try_lock`; `fast` does not change inside a section.
+                // SAFETY: as in `fast_record`; `fast` does not change inside a section.
                 Domain::exit(unsafe { &*record }, opened.0 + 1, Mode::Membarrier);
             }
         }
@@ -162,14 +164,7 @@ impl ThreadReader {
     /// it with [`FastSection::close`].
     #[inline(always)]
     pub(crate) fn try_open_fast(&self) -> Option<FastSection> {
-        let record = self.fast.get();
-        if record.is_null() {
-            return None;
-        }
-        // SAFETY: `fast` is a record this thread owns until `tear_down` clears it.
-        let record: &'static Record = unsafe { &*record };
-        // Relaxed: this thread is the number's only writer.
-        let seq = record.seq.load(std::sync::atomic::Ordering::Relaxed);
+        let (record, seq) = self.fast_record()?;
         if seq & 1 == 1 {
             return None;
         }
