@@ -9,7 +9,7 @@ bin=target/release/examples/hook_cost
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for case in plain traceable_off handwritten_on traceable_on; do
-  valgrind --tool=callgrind --callgrind-out-file="$out/$case" \
+  valgrind --tool=callgrind --smc-check=all --callgrind-out-file="$out/$case" \
     --toggle-collect="*cost_${case}*" "$bin" "$n" >/dev/null 2>&1
   total=$(grep -E '^summary:|^totals:' "$out/$case" | head -1 | awk '{print $2}')
   printf '%-16s %8.1f instructions per call\n' "$case" "$(echo "$total / $n" | bc -l)"

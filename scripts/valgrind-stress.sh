@@ -25,6 +25,6 @@ for line in sys.stdin:
 ')
   [ -n "$bin" ] || { echo "valgrind-stress: could not build test $test" >&2; exit 1; }
   echo "valgrind-stress: $test ($rounds rounds)"
-  STRESS_ROUNDS="$rounds" valgrind --tool=memcheck --fair-sched=yes --error-exitcode=1 \
+  STRESS_ROUNDS="$rounds" valgrind --tool=memcheck --fair-sched=yes --smc-check=all --error-exitcode=1 \
     --leak-check=full --errors-for-leak-kinds=definite "$bin" --test-threads=1
 done

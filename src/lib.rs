@@ -109,7 +109,9 @@ pub use tracehook_runtime::{eventhandler, ftrace, init, tracefs, tracer};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use tracehook_runtime::__hook_point as hook_point;
     pub use tracehook_runtime::__linkme as linkme;
+    pub use tracehook_runtime::__pin_guard as pin_guard;
     pub use tracehook_runtime::eventhandler::STATIC_HANDLERS;
     pub use tracehook_runtime::ftrace::{
         Arg, ArgView, AsyncGuard, Guard, ViewDebug, ViewOpaque, enter, enter_async, enter_slow,

@@ -152,3 +152,65 @@ fn no_callback_runs_after_the_switch_is_off() {
     assert_eq!(violations.load(Ordering::SeqCst), 0);
     assert!(hits.load(Ordering::Relaxed) > 0);
 }
+
+/// The other direction, which patched hook points make worth testing: a call that starts after
+/// `register()` returned and ends before `unregister()` starts must reach the callback, so every
+/// hook point the ops needs was turned on, and every thread serialized, before `register()` returned.
+/// A caller brackets each call with two reads of the live round; equal and non-zero means the call
+/// lay wholly inside that registration.
+#[test]
+fn every_call_inside_a_registration_is_traced() {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicU64;
+    thread_local! {
+        static SEEN: Cell<bool> = const { Cell::new(false) };
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let live = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (missed, inside) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let workers: Vec<_> = (0..3)
+        .map(|i| {
+            let (live, stop) = (Arc::clone(&live), Arc::clone(&stop));
+            let (missed, inside) = (Arc::clone(&missed), Arc::clone(&inside));
+            thread::spawn(move || {
+                let mut x = i;
+                while !stop.load(Ordering::Relaxed) {
+                    let before = live.load(Ordering::SeqCst);
+                    SEEN.with(|seen| seen.set(false));
+                    std::hint::black_box(stress_leaf(x));
+                    let after = live.load(Ordering::SeqCst);
+                    if before != 0 && before == after {
+                        inside.fetch_add(1, Ordering::Relaxed);
+                        if !SEEN.with(Cell::get) {
+                            missed.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    x += 1;
+                }
+            })
+        })
+        .collect();
+    for round in 1..=rounds() as u64 {
+        let ops = Ops::new(|_| SEEN.with(|seen| seen.set(true)));
+        ops.set_filter("stress_leaf", true).unwrap();
+        ops.register().unwrap();
+        live.store(round, Ordering::SeqCst);
+        thread::yield_now();
+        live.store(0, Ordering::SeqCst);
+        ops.unregister().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(
+        missed.load(Ordering::SeqCst),
+        0,
+        "calls inside a registration not traced"
+    );
+    assert!(
+        inside.load(Ordering::Relaxed) > 0,
+        "no call fell inside a registration"
+    );
+}

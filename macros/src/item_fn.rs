@@ -18,7 +18,7 @@
 
 use crate::attr::Options;
 use crate::print::compact;
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Block, FnArg, GenericParam, Pat, ReturnType, Signature, Stmt};
@@ -179,7 +179,9 @@ pub(crate) fn rewrite(
         };
         quote! {
             #site_items
-            let __tracehook_guard = if __TRACEHOOK_SITE.__is_hooked() {
+            let __tracehook_guard = if #private::hook_point!(__TRACEHOOK_SITE)
+                && __TRACEHOOK_SITE.__is_hooked()
+            {
                 #view_traits
                 #private::enter_async(&__TRACEHOOK_SITE, #arg_list)
             } else {
@@ -220,10 +222,12 @@ pub(crate) fn rewrite(
             };
             (ty, call)
         });
+        let guard = Ident::new("__tracehook_guard", Span::mixed_site());
+        let pinned = Ident::new("__tracehook_pinned", Span::mixed_site());
         let slow = match redirect {
             None => quote! {
                 let _ = #private::enter_slow(
-                    __tracehook_guard.as_mut(),
+                    #pinned.as_mut(),
                     &__TRACEHOOK_SITE,
                     #arg_list,
                     #redirect_type,
@@ -232,7 +236,7 @@ pub(crate) fn rewrite(
             Some((ty, call)) => quote! {
                 if let ::core::option::Option::Some(__tracehook_replacement) =
                     #private::enter_slow(
-                        __tracehook_guard.as_mut(),
+                        #pinned.as_mut(),
                         &__TRACEHOOK_SITE,
                         #arg_list,
                         #redirect_type,
@@ -246,15 +250,18 @@ pub(crate) fn rewrite(
         quote! {
             #site_items
             #(#items)*
-            // Pinned in this frame: `enter` links it into the thread's chain of hooked calls, and it
-            // unlinks itself when dropped.
-            let mut __tracehook_guard = ::core::pin::pin!(#private::Guard::new());
-            // `enter` takes the common case (one plain ops) and says whether it did.
-            if __TRACEHOOK_SITE.__is_hooked()
-                && !#private::enter(__tracehook_guard.as_mut(), &__TRACEHOOK_SITE)
-            {
-                #view_traits
-                #slow
+            // Initialised only on the hook path, so an unhooked call neither writes nor tests it (its
+            // drop flag is a constant there). Pinned where it is: `enter` links it into the thread's
+            // chain of hooked calls, and it unlinks itself when dropped.
+            let mut #guard: #private::Guard;
+            if #private::hook_point!(__TRACEHOOK_SITE) && __TRACEHOOK_SITE.__is_hooked() {
+                #guard = #private::Guard::new();
+                let mut #pinned = #private::pin_guard!(#guard);
+                // `enter` takes the common case (one plain ops) and says whether it did.
+                if !#private::enter(#pinned.as_mut(), &__TRACEHOOK_SITE) {
+                    #view_traits
+                    #slow
+                }
             }
             #(#restores)*
             #(#rest)*

@@ -33,6 +33,7 @@ pub(crate) fn ensure() {
     APPLY.call_once(|| {
         APPLYING.with(|a| a.set(true));
         apply_environment();
+        crate::ftrace::registry::boot();
         APPLYING.with(|a| a.set(false));
     });
 }

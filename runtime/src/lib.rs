@@ -31,3 +31,56 @@ pub use init::init;
 #[doc(hidden)]
 #[cfg(not(loom))]
 pub use linkme as __linkme;
+
+/// The hook point of a traced function (see `ftrace::patch`): `true` when the call should take its
+/// hook path. On x86-64 Linux one 5-byte instruction, `jmp` to the hook path or, patched off, a `cmp`
+/// that only writes the flags, recorded with `$site` in the `tracehook_jump` section; elsewhere `true`,
+/// and the hook path's dispatch-pointer check decides alone.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hook_point {
+    ($site:path) => {{
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        let hooked = {
+            let mut hooked = false;
+            // SAFETY: the asm is one instruction, `jmp` to the label block or `cmp $imm32, %eax`: it
+            // reads no memory, writes only the flags, and leaves the stack alone. The record it adds
+            // to `tracehook_jump` is `ftrace::patch::Entry`.
+            unsafe {
+                ::core::arch::asm!(
+                    "2:",
+                    ".byte 0xe9",
+                    ".long {hooked} - 3f",
+                    "3:",
+                    ".pushsection tracehook_jump,\"awR\",@progbits",
+                    ".balign 8",
+                    ".quad {site}",
+                    ".long 2b - .",
+                    ".long 0",
+                    ".popsection",
+                    site = sym $site,
+                    hooked = label {
+                        hooked = true;
+                    },
+                    options(nostack),
+                );
+            }
+            hooked
+        };
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        let hooked = true;
+        hooked
+    }};
+}
+
+/// Pins the guard local of a traced function in place: `Pin<&mut Guard>`. Only for the code
+/// `#[traceable]` generates, whose guard is a local of the function's outermost block that user code
+/// cannot name (mixed-site hygiene), is never moved, and is dropped where the function's locals are.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __pin_guard {
+    ($guard:ident) => {
+        // SAFETY: see above: the local stays where it is until it is dropped.
+        unsafe { ::core::pin::Pin::new_unchecked(&mut $guard) }
+    };
+}

@@ -175,6 +175,15 @@ impl Site {
         self.signature
     }
 
+    /// Whether each of the function's hook points jumps to its hook path (see
+    /// [`hook_points`](crate::ftrace::hook_points)); empty when hook points are not patched. For tests.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn __hook_points(&self) -> Vec<bool> {
+        crate::init::ensure();
+        crate::ftrace::patch::states(self)
+    }
+
     /// The 1-based position of this site in [`available_functions`].
     #[must_use]
     pub fn index(&self) -> usize {

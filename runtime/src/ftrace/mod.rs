@@ -20,6 +20,7 @@ pub(crate) mod filter;
 mod flags;
 mod glob;
 mod ops;
+pub(crate) mod patch;
 pub(crate) mod registry;
 pub(crate) mod thread;
 
@@ -28,6 +29,7 @@ pub use call::{Arg, Call, Phase};
 pub use error::Error;
 pub use flags::Flags;
 pub use ops::Ops;
+pub use patch::{HookPoints, hook_points};
 pub use registry::EnabledFunction;
 
 #[doc(hidden)]

@@ -9,7 +9,7 @@
 use super::call::Call;
 use super::dispatch::{SnapEntry, Snapshot};
 use super::filter::SiteSet;
-use super::{Error, Flags};
+use super::{Error, Flags, patch};
 use crate::site::{self, Site};
 use crate::sync;
 use parking_lot::Mutex;
@@ -139,8 +139,26 @@ fn remove_pending(registry: &mut Registry) {
     }
 }
 
+/// Turns off the hook point of every site without an ops, once, at the runtime's first touch (see
+/// [`super::patch`]); until then every hook point jumps.
+pub(crate) fn boot() {
+    let _registry = REGISTRY.lock();
+    if let Ok(code) = patch::code() {
+        for (index, site) in site::all().iter().enumerate() {
+            // Relaxed: only writers store this pointer, and we hold the writers' lock.
+            if site.snapshot(Ordering::Relaxed).is_null() {
+                code.set(index, false);
+            }
+        }
+    }
+}
+
 /// Recomputes every site's set of ops and publishes those that changed; old snapshots go to `retired`.
+/// A site that gained its first ops has its hook points turned on, and every thread serialized,
+/// before this returns; one that lost its last has them turned off.
 fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
+    let code = patch::code().as_ref().ok();
+    let mut turned_on = false;
     let states: Vec<(Arc<OpsInner>, OpsState)> = registry
         .ops
         .iter()
@@ -195,9 +213,15 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
         // stay alive until the grace period that follows this publication.
         site.direct.store(direct, Ordering::Release);
         site.dispatch.store(next, Ordering::Release);
+        if let Some(code) = code {
+            turned_on |= code.set(index, !next.is_null());
+        }
         if !current.is_null() {
             retired.push(current);
         }
+    }
+    if turned_on && let Some(code) = code {
+        code.sync();
     }
 }
 

@@ -40,6 +40,36 @@ pub(crate) fn barrier() -> bool {
     unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0 }
 }
 
+/// Registers for `MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE` (code patching); false if unavailable.
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) fn register_sync_core() -> bool {
+    const MEMBARRIER_CMD_QUERY: libc::c_long = 0;
+    if std::env::var_os("TRACEHOOK_NO_MEMBARRIER").is_some_and(|v| v != "0") {
+        return false;
+    }
+    // SAFETY: membarrier with CMD_QUERY takes no pointers; it returns a bit mask or -1.
+    let supported = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_QUERY, 0) };
+    if supported < 0 || supported & SYNC_CORE == 0 {
+        return false;
+    }
+    // SAFETY: registration takes no pointers; it returns 0 or -1.
+    let registered = unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_SYNC_CORE, 0) };
+    registered == 0 && sync_core()
+}
+
+/// Makes every running thread of the process execute a core-serializing instruction (and a full
+/// memory barrier) before it returns to user space. Returns false if the kernel refused.
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) fn sync_core() -> bool {
+    // SAFETY: takes no pointers; only valid after `register_sync_core` succeeded.
+    unsafe { libc::syscall(libc::SYS_membarrier, SYNC_CORE, 0) == 0 }
+}
+
+#[cfg(all(target_os = "linux", not(loom)))]
+const SYNC_CORE: libc::c_long = 1 << 5;
+#[cfg(all(target_os = "linux", not(loom)))]
+const REGISTER_SYNC_CORE: libc::c_long = 1 << 6;
+
 #[cfg(any(not(target_os = "linux"), loom))]
 pub(crate) fn register() -> bool {
     false

@@ -37,7 +37,7 @@
 // running marks and the deferred-reclamation helpers unused.
 #![cfg_attr(loom, allow(dead_code))]
 
-mod membarrier;
+pub(crate) mod membarrier;
 pub(crate) mod shim;
 
 use shim::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Mutex, fence};

@@ -1,0 +1,364 @@
+//! Hook points: the one instruction at the top of every traced function that decides whether the call
+//! goes to its hook path, switched by patching the code, the way the kernel turns `__fentry__` calls
+//! into nops and back.
+//!
+//! [`hook_point!`](crate::__hook_point) emits, on x86-64 Linux, one 5-byte instruction and a record of
+//! it in the `tracehook_jump` linker section:
+//!
+//! ```text
+//! 2:  e9 <rel32>      jmp  hooked        (hooked: the Rust block that runs the hook path)
+//! 3:
+//!     .pushsection tracehook_jump        { &SITE, 2b - . }
+//! ```
+//!
+//! The four displacement bytes never change. Only the opcode byte does: `0xe9` is `jmp rel32` to the
+//! hook path; `0x3d` turns the same five bytes into `cmp $imm32, %eax`, which only writes the flags
+//! (the asm declares them clobbered). So a site is switched by one single-byte store, which no other
+//! thread can see half done: a thread runs either the old whole instruction or the new one. This is the
+//! last step of the kernel's `text_poke_bp` (a single-byte write of the first opcode byte) without the
+//! `int3` steps, which exist to change the other bytes.
+//!
+//! The hook point is only a hint: the hook path checks the site's dispatch pointer as before, so a
+//! site left jumping is always correct, only slower. Correctness needs one direction only: once an ops
+//! is attached to a site, its hook points jump before the change returns. Publication stores the
+//! dispatch pointer, then the jumps, then runs `membarrier(PRIVATE_EXPEDITED_SYNC_CORE)` so that every
+//! thread of the process executes a core-serializing instruction (the cross-modifying-code rule of the
+//! Intel and AMD manuals) before the writer returns. Turning a site off needs no barrier: a thread that
+//! still jumps finds no ops.
+//!
+//! Every hook point starts as a jump. The first touch of the runtime ([`crate::init`]) sorts the
+//! table once and turns off the hook points of every site without an ops (the kernel's `ftrace_init`
+//! converting the `mcount` calls of the whole kernel to nops at boot).
+//!
+//! Writes go through `/proc/self/mem`: the kernel writes the byte into a private copy of the page
+//! (copy-on-write on the first write), so the text is never mapped writable. Where that is refused
+//! (`proc_mem.force_override=never`), membarrier is missing, on other targets, or with
+//! `TRACEHOOK_NO_PATCH=1`, hook points keep jumping and the hook path's pointer check decides:
+//! [`hook_points`] says which mode is in force and why.
+
+use crate::site::{self, Site};
+use std::sync::OnceLock;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+use std::sync::atomic::Ordering;
+
+/// One hook point, as `hook_point!` emits it.
+#[repr(C)]
+pub(crate) struct Entry {
+    site: &'static Site,
+    /// The hook point's address, relative to this field's.
+    code: i32,
+    _pad: u32,
+}
+
+impl Entry {
+    fn code(&self) -> usize {
+        let field = std::ptr::from_ref(&self.code) as usize;
+        field.wrapping_add_signed(self.code as isize)
+    }
+}
+
+/// How the hook points of this process are switched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HookPoints {
+    /// By patching: a call to a traced function without ops runs one `cmp` instruction and no load.
+    Patched,
+    /// Not patched, for the reason given: every traced call jumps to its hook path, which loads the
+    /// site's dispatch pointer to find out whether an ops is attached.
+    Checked(String),
+}
+
+/// How hook points are switched in this process (after the runtime's first touch, which this is).
+#[must_use]
+pub fn hook_points() -> HookPoints {
+    crate::init::ensure();
+    match code() {
+        Ok(_) => HookPoints::Patched,
+        Err(reason) => HookPoints::Checked(reason.clone()),
+    }
+}
+
+/// Whether each hook point of `site` jumps to its hook path (one per copy of the function in the
+/// program: generic instances and inlined copies each have their own); empty when hook points are not
+/// patched.
+pub(crate) fn states(site: &Site) -> Vec<bool> {
+    match (code(), site::index_of(site)) {
+        (Ok(code), Some(index)) => code.states(index),
+        _ => Vec::new(),
+    }
+}
+
+/// The patcher, or why there is none. Made once, under the registry lock, at the first publication.
+static CODE: OnceLock<Result<Code, String>> = OnceLock::new();
+
+pub(crate) fn code() -> &'static Result<Code, String> {
+    CODE.get_or_init(Code::new)
+}
+
+/// What can patch the hook points: the table of hook points by site, and `/proc/self/mem`.
+pub(crate) struct Code {
+    /// Hook point addresses, grouped by site: site `i` of [`site::all`] owns
+    /// `points[starts[i]..starts[i + 1]]`.
+    points: Vec<usize>,
+    starts: Vec<usize>,
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    writer: Writer,
+}
+
+/// How bytes are written into the text.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+enum Writer {
+    /// `pwrite` to `/proc/self/mem`: the kernel writes a private copy of the page; the text is never
+    /// mapped writable.
+    ProcMem(std::fs::File),
+    /// The page is made writable (and still executable) for the one-byte store, then read-only again.
+    Mprotect,
+}
+
+/// The byte at a hook point.
+fn read(point: usize) -> u8 {
+    // SAFETY: `point` is a hook point's address (checked against the section), in readable text.
+    unsafe { std::ptr::read_volatile(point as *const u8) }
+}
+
+const JMP: u8 = 0xe9;
+const CMP: u8 = 0x3d;
+
+impl Code {
+    fn new() -> Result<Self, String> {
+        if std::env::var_os("TRACEHOOK_NO_PATCH").is_some_and(|v| v != "0") {
+            return Err("TRACEHOOK_NO_PATCH is set".to_owned());
+        }
+        Self::open()
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    fn open() -> Result<Self, String> {
+        Err("hook points are patched on x86-64 Linux only".to_owned())
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn open() -> Result<Self, String> {
+        if !crate::sync::membarrier::register_sync_core() {
+            return Err("membarrier(PRIVATE_EXPEDITED_SYNC_CORE) is unavailable".to_owned());
+        }
+        let sites = site::all();
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(entries().len());
+        for entry in entries() {
+            let index = site::index_of(entry.site)
+                .ok_or_else(|| format!("a hook point of `{}` has no site record", entry.site))?;
+            let code = entry.code();
+            let opcode = read(code);
+            if opcode != JMP && opcode != CMP {
+                return Err(format!(
+                    "the hook point of `{}` at {code:#x} holds {opcode:#04x}, not a hook point",
+                    entry.site
+                ));
+            }
+            pairs.push((index, code));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut starts = Vec::with_capacity(sites.len() + 1);
+        let mut next = 0;
+        for index in 0..sites.len() {
+            starts.push(next);
+            while next < pairs.len() && pairs[next].0 == index {
+                next += 1;
+            }
+        }
+        starts.push(next);
+        let points: Vec<usize> = pairs.into_iter().map(|(_, code)| code).collect();
+        let proc_mem = match std::fs::OpenOptions::new().read(true).write(true).open(
+            if std::env::var_os("TRACEHOOK_PATCH").is_some_and(|v| v == "mprotect") {
+                // Chooses the second writer, so tests run it where the first works.
+                "/proc/self/mem-not-used"
+            } else {
+                "/proc/self/mem"
+            },
+        ) {
+            Ok(file) => {
+                let code = Self {
+                    points: points.clone(),
+                    starts: starts.clone(),
+                    writer: Writer::ProcMem(file),
+                };
+                match code.probe() {
+                    Ok(()) => return Ok(code),
+                    Err(error) => format!("/proc/self/mem: {error}"),
+                }
+            }
+            Err(error) => format!("/proc/self/mem: {error}"),
+        };
+        let code = Self {
+            points,
+            starts,
+            writer: Writer::Mprotect,
+        };
+        match code.probe() {
+            Ok(()) => Ok(code),
+            Err(error) => Err(format!(
+                "cannot write hook points ({proc_mem}; mprotect: {error})"
+            )),
+        }
+    }
+
+    /// Proves that writes reach the code before any hook point depends on them: flips one hook point
+    /// and back, reading each write back. Safe to flip: this runs at the first publication, before
+    /// any ops is attached to any site, so no call can need the hook path meanwhile.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn probe(&self) -> std::io::Result<()> {
+        let Some(&point) = self.points.first() else {
+            return Ok(());
+        };
+        let original = read(point);
+        let flipped = if original == JMP { CMP } else { JMP };
+        for byte in [flipped, original] {
+            self.write(point, byte)?;
+            if read(point) != byte {
+                // Seen under valgrind, whose /proc/self/mem is not the code it runs.
+                return Err(std::io::Error::other("the write did not reach the code"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The hook point addresses of site `index` (of [`site::all`]).
+    fn points(&self, index: usize) -> &[usize] {
+        &self.points[self.starts[index]..self.starts[index + 1]]
+    }
+
+    /// Whether each hook point of site `index` jumps to the hook path.
+    fn states(&self, index: usize) -> Vec<bool> {
+        self.points(index)
+            .iter()
+            .map(|&code| read(code) == JMP)
+            .collect()
+    }
+
+    /// Makes the hook points of site `index` jump (`on`) or not. Returns whether any was turned on:
+    /// the caller then runs [`Code::sync`] before it returns to its user.
+    pub(crate) fn set(&self, index: usize, on: bool) -> bool {
+        let byte = if on { JMP } else { CMP };
+        let mut turned_on = false;
+        for &code in self.points(index) {
+            if read(code) == byte {
+                continue;
+            }
+            match self.write(code, byte) {
+                Ok(()) => turned_on |= on,
+                // A hook point left jumping is only slower.
+                Err(_) if !on => {}
+                Err(error) => fail(index, code, &error),
+            }
+        }
+        turned_on
+    }
+
+    /// Makes every thread execute a core-serializing instruction, so none runs an old instruction of
+    /// a hook point turned on before this call.
+    #[allow(
+        clippy::unused_self,
+        reason = "only a `Code` that exists may sync: it registered for the barrier"
+    )]
+    pub(crate) fn sync(&self) {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if !crate::sync::membarrier::sync_core() {
+            fail_sync();
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn write(&self, code: usize, byte: u8) -> std::io::Result<()> {
+        match &self.writer {
+            Writer::ProcMem(file) => {
+                use std::os::unix::fs::FileExt;
+                let written = file.write_at(&[byte], code as u64)?;
+                if written == 1 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::from(std::io::ErrorKind::WriteZero))
+                }
+            }
+            Writer::Mprotect => {
+                // SAFETY: sysconf has no preconditions.
+                let page_size = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+                    .map_err(|_| std::io::Error::last_os_error())?;
+                let page = code & !(page_size - 1);
+                let protect = |prot| {
+                    // SAFETY: `page` is the start of the mapped text page holding the hook point;
+                    // only its protection changes, and it stays readable and executable throughout.
+                    if unsafe { libc::mprotect(page as *mut libc::c_void, page_size, prot) } == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                };
+                protect(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC)?;
+                // SAFETY: the page is writable now; one byte, written atomically, so a thread running
+                // the hook point meanwhile runs the whole old instruction or the whole new one.
+                unsafe {
+                    (*(code as *const std::sync::atomic::AtomicU8)).store(byte, Ordering::Relaxed)
+                };
+                protect(libc::PROT_READ | libc::PROT_EXEC)
+            }
+        }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    fn write(&self, _code: usize, _byte: u8) -> std::io::Result<()> {
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}
+
+/// An attached ops whose site cannot be made to jump would silently miss calls; the write worked at
+/// start-up on this very page, so this is the kernel refusing memory to the process.
+#[cold]
+fn fail(index: usize, code: usize, error: &std::io::Error) -> ! {
+    #[allow(clippy::print_stderr, reason = "the process is about to abort")]
+    {
+        eprintln!(
+            "tracehook: cannot turn on the hook point of `{}` at {code:#x}: {error}; aborting, \
+             because an attached ops would miss its calls",
+            site::all()[index]
+        );
+    }
+    std::process::abort()
+}
+
+#[cold]
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn fail_sync() -> ! {
+    #[allow(clippy::print_stderr, reason = "the process is about to abort")]
+    {
+        eprintln!(
+            "tracehook: membarrier(PRIVATE_EXPEDITED_SYNC_CORE) failed after it had been \
+             registered; aborting, because threads could run stale hook points"
+        );
+    }
+    std::process::abort()
+}
+
+/// The hook points of every crate in the program.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn entries() -> &'static [Entry] {
+    unsafe extern "Rust" {
+        #[link_name = "__start_tracehook_jump"]
+        static START: [Entry; 0];
+        #[link_name = "__stop_tracehook_jump"]
+        static STOP: [Entry; 0];
+    }
+    // Makes the section exist, so the linker defines both symbols in a program without hook points.
+    #[used]
+    #[unsafe(link_section = "tracehook_jump")]
+    static mut ANCHOR: [Entry; 0] = [];
+
+    // SAFETY: the linker defines the two symbols around the section, which holds only `Entry` records
+    // (`hook_point!` emits them 8-aligned and 16 bytes each, the layout of `Entry`).
+    unsafe {
+        let start = (&raw const START).cast::<Entry>();
+        let stop = (&raw const STOP).cast::<Entry>();
+        let len = (stop as usize - start as usize) / std::mem::size_of::<Entry>();
+        std::slice::from_raw_parts(start, len)
+    }
+}
