@@ -4,14 +4,21 @@
 //! fn parse(input: &str) -> Ast {
 //!     static __TRACEHOOK_SITE: Site = Site::__new("parse", concat!(module_path!(), "::parse"), ..);
 //!     #[distributed_slice(SITES)] static __TRACEHOOK_SITE_REF: &Site = &__TRACEHOOK_SITE;
-//!     let mut __tracehook_guard = pin!(Guard::new());
-//!     if __TRACEHOOK_SITE.__is_hooked() && !enter(__tracehook_guard.as_mut(), &__TRACEHOOK_SITE) {
-//!         let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
-//!         if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
+//!     let mut guard: Guard;                      // initialised on the hook path only
+//!     if hook_point!(__TRACEHOOK_SITE) && __TRACEHOOK_SITE.__is_hooked() {
+//!         guard = Guard::new();
+//!         if !enter(pin_guard!(guard), &__TRACEHOOK_SITE) {
+//!             let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
+//!             if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
+//!         }
 //!     }
 //!     <the original statements, in place>
 //! }
 //! ```
+//!
+//! `hook_point!` is one patched instruction (a `jmp` to the block, or a `cmp` when no ops is
+//! attached; see the runtime's `ftrace::patch`), so an unhooked call loads nothing. The guard and
+//! pinned locals have mixed-site hygiene: the function's own code cannot name, move or shadow them.
 //!
 //! An `async fn` keeps its signature; its statements move into an `async move` block wrapped by
 //! `instrument`, so hooks see the first poll, every poll, and completion or drop.

@@ -32,9 +32,12 @@
 //!
 //! Writes go through `/proc/self/mem`: the kernel writes the byte into a private copy of the page
 //! (copy-on-write on the first write), so the text is never mapped writable. Where that is refused
-//! (`proc_mem.force_override=never`), membarrier is missing, on other targets, or with
-//! `TRACEHOOK_NO_PATCH=1`, hook points keep jumping and the hook path's pointer check decides:
-//! [`hook_points`] says which mode is in force and why.
+//! (`proc_mem.force_override=never`) or does not reach the code (valgrind), the page is made writable
+//! for the one-byte store with `mprotect` (`TRACEHOOK_PATCH=mprotect` chooses it, for tests). A probe
+//! flips one hook point and back, reading each write back, before anything depends on the writer.
+//! Where neither works, membarrier is missing, on other targets, or with `TRACEHOOK_NO_PATCH=1`, hook
+//! points keep jumping and the hook path's pointer check decides: [`hook_points`] says which mode is
+//! in force and why.
 
 use crate::site::{self, Site};
 use std::sync::OnceLock;
