@@ -79,9 +79,20 @@ fn check_follow_ops() {
             + inlined_caller_a(4)
             + inlined_caller_b(5)
             + futures_lite_block_on(hp_async(6))
+            + tracehook_support::support_generic(7u8)
+            + tracehook_support::support_inline(8)
     };
     let expected = run_all();
-    let names = ["hp_leaf", "hp_generic", "hp_inlined", "hp_async"];
+    // The support crate's two: instantiated or inlined here, their hook points are in this crate's
+    // code and name the other crate's site records.
+    let names = [
+        "hp_leaf",
+        "hp_generic",
+        "hp_inlined",
+        "hp_async",
+        "support_generic",
+        "support_inline",
+    ];
     let states = |name| site(name).__hook_points();
     for name in names {
         let states = states(name);
@@ -111,7 +122,8 @@ fn check_follow_ops() {
     let ops = Ops::new(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    ops.set_filter("hp_*", true).unwrap();
+    ops.set_filter("hp_* support_generic support_inline", true)
+        .unwrap();
     ops.register().unwrap();
     for name in names {
         let states = states(name);
@@ -121,15 +133,15 @@ fn check_follow_ops() {
         );
     }
     assert_eq!(run_all(), expected);
-    // hp_leaf, hp_generic twice, hp_inlined twice, hp_async once.
-    assert_eq!(calls.load(Ordering::SeqCst), 6);
+    // hp_leaf, hp_generic twice, hp_inlined twice, hp_async, support_generic, support_inline.
+    assert_eq!(calls.load(Ordering::SeqCst), 8);
 
     // A filter that drops one site turns off that site's hook points only.
     ops.set_filter("!hp_leaf", false).unwrap();
     assert!(states("hp_leaf").iter().all(|on| !on));
     assert!(states("hp_generic").iter().all(|on| *on));
     assert_eq!(run_all(), expected);
-    assert_eq!(calls.load(Ordering::SeqCst), 11);
+    assert_eq!(calls.load(Ordering::SeqCst), 15);
 
     ops.unregister().unwrap();
     for name in names {
@@ -140,18 +152,19 @@ fn check_follow_ops() {
         );
     }
     assert_eq!(run_all(), expected);
-    assert_eq!(calls.load(Ordering::SeqCst), 11);
+    assert_eq!(calls.load(Ordering::SeqCst), 15);
 
     // The global switch turns them off with the ops still registered, and back on.
     ops.register().unwrap();
     ftrace::set_enabled(false).unwrap();
     assert!(states("hp_generic").iter().all(|on| !on));
     assert_eq!(run_all(), expected);
-    assert_eq!(calls.load(Ordering::SeqCst), 11);
+    assert_eq!(calls.load(Ordering::SeqCst), 15);
     ftrace::set_enabled(true).unwrap();
     assert!(states("hp_generic").iter().all(|on| *on));
     assert_eq!(run_all(), expected);
-    assert_eq!(calls.load(Ordering::SeqCst), 16);
+    // Still without hp_leaf: the ops kept its `!hp_leaf`.
+    assert_eq!(calls.load(Ordering::SeqCst), 22);
     ops.unregister().unwrap();
 }
 

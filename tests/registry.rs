@@ -39,7 +39,9 @@ fn sites_of_every_crate_are_collected() {
     // Calls go through the other crate's sites too.
     let ops = Ops::new(|_| {});
     ops.set_filter(":mod:tracehook_support", true).unwrap();
-    assert_eq!(ops.filter().len(), 3);
+    // Three used here, and `support_generic` / `support_inline`, which this binary never calls: their
+    // site records are linked all the same.
+    assert_eq!(ops.filter().len(), 5);
     assert_eq!(Gauge::new(4).read(), 8);
     assert_eq!(
         support_double(1) + u32::from(registry_local() + nested::registry_nested()),

@@ -39,3 +39,19 @@ fn remember(seen: &std::sync::atomic::AtomicU32, value: u32) {
 }
 
 tracehook::eventhandler_define!(support_event, remember, &SUPPORT_SEEN, 50);
+
+/// A generic traced function, instantiated only by other crates: its hook points live in their code
+/// and name this crate's site record.
+#[traceable]
+#[inline(never)]
+pub fn support_generic<T: Into<u64>>(x: T) -> u64 {
+    x.into() + 7
+}
+
+/// An inline traced function, copied into the crates that call it.
+#[traceable]
+#[inline]
+#[must_use]
+pub fn support_inline(x: u64) -> u64 {
+    std::hint::black_box(x) ^ 5
+}
