@@ -109,6 +109,7 @@ pub use tracehook_runtime::{eventhandler, ftrace, init, tracefs, tracer};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use tracehook_runtime::__arg_copy as arg_copy;
     pub use tracehook_runtime::__hook_point as hook_point;
     pub use tracehook_runtime::__linkme as linkme;
     pub use tracehook_runtime::__pin_guard as pin_guard;

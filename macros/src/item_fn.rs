@@ -149,24 +149,47 @@ pub(crate) fn rewrite(
     };
 
     // The `use` brings the two view traits into scope for the auto-ref dispatch of `__tracehook_view`.
-    let (view_traits, arg_list) = if capture_args && !params.is_empty() {
-        let views = params.iter().map(|param| {
-            let name = &param.name;
-            let binding = &param.binding;
-            quote! {
-                #private::Arg::__new(#name, (&#private::ArgView(&#binding)).__tracehook_view())
-            }
-        });
-        (
-            quote!(use #private::{ViewDebug as _, ViewOpaque as _};),
+    // Sync functions show callbacks bitwise copies of their arguments made on the hook path (see
+    // `__arg_copy!`): no argument's address is taken outside it, so an unhooked call keeps them in
+    // registers. An `async fn` moves them into its future anyway and views them in place.
+    let copies: Vec<Ident> = (0..params.len())
+        .map(|index| Ident::new(&format!("__tracehook_copy{index}"), Span::mixed_site()))
+        .collect();
+    let (view_traits, copy_lets, arg_list) = if capture_args && !params.is_empty() {
+        let views = |bindings: &[TokenStream]| {
+            let views = params.iter().zip(bindings).map(|(param, binding)| {
+                let name = &param.name;
+                quote! {
+                    #private::Arg::__new(#name, (&#private::ArgView(&#binding)).__tracehook_view())
+                }
+            });
             quote! {
                 &|__tracehook_sink: &mut dyn ::core::ops::FnMut(&[#private::Arg<'_>])| {
                     __tracehook_sink(&[#(#views),*]);
                 }
+            }
+        };
+        let in_place: Vec<TokenStream> = params.iter().map(|p| p.binding.clone()).collect();
+        let copied: Vec<TokenStream> = copies.iter().map(|c| quote!(*#c)).collect();
+        let make_copies = params.iter().zip(&copies).map(|(param, copy)| {
+            let binding = &param.binding;
+            quote!(let #copy = #private::arg_copy!(#binding);)
+        });
+        (
+            quote!(use #private::{ViewDebug as _, ViewOpaque as _};),
+            quote!(#(#make_copies)*),
+            if is_async {
+                views(&in_place)
+            } else {
+                views(&copied)
             },
         )
     } else {
-        (TokenStream::new(), quote!(&#private::no_args))
+        (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(&#private::no_args),
+        )
     };
     let restores: Vec<&TokenStream> = params.iter().filter_map(|p| p.restore.as_ref()).collect();
 
@@ -267,6 +290,7 @@ pub(crate) fn rewrite(
                 // `enter` takes the common case (one plain ops) and says whether it did.
                 if !#private::enter(#pinned.as_mut(), &__TRACEHOOK_SITE) {
                     #view_traits
+                    #copy_lets
                     #slow
                 }
             }

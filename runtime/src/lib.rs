@@ -84,3 +84,21 @@ macro_rules! __pin_guard {
         unsafe { ::core::pin::Pin::new_unchecked(&mut $guard) }
     };
 }
+
+/// A bitwise copy of a traced function's argument `$arg`, for the views callbacks see on the hook
+/// path: `ManuallyDrop<T>`, never dropped. Views of copies keep the arguments themselves from having
+/// their address taken, so an unhooked call keeps them in registers (a borrowed argument needs a home
+/// in memory in every path). Only for the code `#[traceable]` generates, which makes the copy at
+/// entry, before the body runs, and lets callbacks borrow it only while the entry callbacks run.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __arg_copy {
+    ($arg:expr) => {
+        ::core::mem::ManuallyDrop::new(
+            // SAFETY: a read of an initialised local. The copy is never dropped (ManuallyDrop) and is
+            // only lent, as `&T`, to the entry callbacks while the original is not used: the function
+            // resumes with the original, and the copy is dead before the body runs.
+            unsafe { ::core::ptr::read(&$arg) },
+        )
+    };
+}
