@@ -59,6 +59,11 @@ fn hook(c: &mut Criterion) {
     set_hook(true);
     group.bench_function("handwritten_on", |b| b.iter(|| handwritten(black_box(x))));
     set_hook(false);
+    hook_fns::floor::set_hook(true);
+    group.bench_function("contract_floor_on", |b| {
+        b.iter(|| hook_fns::floor::hooked(black_box(x)));
+    });
+    hook_fns::floor::set_hook(false);
 
     let ops = Ops::new(|_| bump());
     ops.set_filter("traceable_on", true).expect("filter");

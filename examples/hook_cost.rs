@@ -8,6 +8,7 @@
 #[path = "../benches/common/hook_fns.rs"]
 mod hook_fns;
 
+use hook_fns::floor::hooked as floor_hooked;
 use hook_fns::{COUNT, bump, handwritten, plain, set_hook, traceable_off, traceable_on};
 use std::cell::Cell;
 use std::hint::black_box;
@@ -30,6 +31,7 @@ case!(cost_plain, plain);
 case!(cost_traceable_off, traceable_off);
 case!(cost_handwritten_on, handwritten);
 case!(cost_traceable_on, traceable_on);
+case!(cost_contract_floor_on, floor_hooked);
 
 fn main() {
     let n: u64 = std::env::args()
@@ -40,6 +42,9 @@ fn main() {
     set_hook(true);
     sum ^= cost_handwritten_on(n);
     set_hook(false);
+    hook_fns::floor::set_hook(true);
+    sum ^= cost_contract_floor_on(n);
+    hook_fns::floor::set_hook(false);
     let ops = Ops::new(|_| bump());
     ops.set_filter("traceable_on", true).expect("filter");
     ops.register().expect("register");
@@ -47,5 +52,5 @@ fn main() {
     sum ^= cost_traceable_on(n);
     ops.unregister().expect("unregister");
     black_box(sum);
-    assert_eq!(COUNT.with(Cell::get), 2 * n + 1);
+    assert_eq!(COUNT.with(Cell::get), 3 * n + 1);
 }

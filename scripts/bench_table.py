@@ -14,6 +14,8 @@ RATIOS = {
         ("traceable_on", "tracing_instrument_on", "<= 0.3"),
         ("traceable_off", "tracing_instrument_off", ""),
         ("traceable_on", "fastrace_on", ""),
+        ("contract_floor_on", "handwritten_on", ""),
+        ("traceable_on", "contract_floor_on", ""),
     ],
     "tracer": [
         ("function_graph_call", "fastrace_span", "<= 1.0"),
@@ -27,6 +29,11 @@ RATIOS = {
         ("direct_invoke_1", "closure_loop_1", ""),
         ("invoke_1", "closure_loop_1", ""),
     ],
+}
+
+# Ratios without a target that scripts/layout_sweep.py measures too: the floor under the hook.
+SWEPT = {
+    "hook": {("contract_floor_on", "handwritten_on"), ("traceable_on", "contract_floor_on")},
 }
 
 # Ratios across groups: (group_a, id_a, group_b, id_b, target).

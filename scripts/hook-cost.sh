@@ -8,7 +8,7 @@ cargo build --quiet --release --example hook_cost
 bin=target/release/examples/hook_cost
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for case in plain traceable_off handwritten_on traceable_on; do
+for case in plain traceable_off handwritten_on contract_floor_on traceable_on; do
   valgrind --tool=callgrind --smc-check=all --callgrind-out-file="$out/$case" \
     --toggle-collect="*cost_${case}*" "$bin" "$n" >/dev/null 2>&1
   total=$(grep -E '^summary:|^totals:' "$out/$case" | head -1 | awk '{print $2}')

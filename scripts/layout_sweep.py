@@ -26,7 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_table import CROSS, RATIOS, medians  # noqa: E402
+from bench_table import CROSS, RATIOS, SWEPT, medians  # noqa: E402
 
 BENCH = {"hook": "hooks", "eventhandler": "eventhandler", "eventhandler_mt": "eventhandler"}
 
@@ -69,7 +69,9 @@ def ratios_of(group):
     """The group's ratios as (`group/id`, `group/id`, target)."""
     if group in CROSS:
         return [(f"{ga}/{a}", f"{gb}/{b}", target) for ga, a, gb, b, target in CROSS[group]]
-    return [(f"{group}/{a}", f"{group}/{b}", target) for a, b, target in RATIOS[group] if target]
+    swept = SWEPT.get(group, set())
+    return [(f"{group}/{a}", f"{group}/{b}", target) for a, b, target in RATIOS[group]
+            if target or (a, b) in swept]
 
 
 def main():

@@ -131,6 +131,13 @@ fn check_follow_ops() {
             states.iter().all(|on| *on),
             "{name}: {states:?} with an ops"
         );
+        // Turned on after start-up: past the dispatch-pointer check, straight to the hook path.
+        let direct = site(name).__hook_points_direct();
+        assert_eq!(direct.len(), states.len(), "{name}");
+        assert!(
+            direct.iter().all(|direct| *direct),
+            "{name}: {direct:?} jump to the check"
+        );
     }
     assert_eq!(run_all(), expected);
     // hp_leaf, hp_generic twice, hp_inlined twice, hp_async, support_generic, support_inline.

@@ -74,3 +74,92 @@ pub fn handwritten(x: u64) -> u64 {
     }
     body!(x)
 }
+
+/// The floor under `traceable_on`: the hand-written hook plus the least this contract requires of any
+/// implementation around the same callback, written out inline with nothing shared or general. A
+/// read-side section (a per-thread sequence number, odd while inside, that a grace-period writer
+/// scans; a hooked call inside a callback is nested and not counted here), the hook loaded inside it,
+/// the parent link (a node in the frame, the thread's innermost hooked call while the body runs), the
+/// panic boundary (in the callback), and the unlink on return. No ops handle, no disabled check, no argument views:
+/// `traceable_on / contract_floor_on` is what tracehook's generality costs, and
+/// `contract_floor_on / handwritten_on` what the guarantees themselves cost.
+pub mod floor {
+    use std::cell::Cell;
+    use std::hint::black_box;
+    use std::panic::catch_unwind;
+    use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering, compiler_fence};
+
+    /// One hooked call: what its callback sees (site and parent).
+    pub struct Node {
+        pub site: *const (),
+        pub prev: *const Node,
+    }
+
+    struct Thread {
+        /// Read-side section number, odd inside a section (a writer waits for it to change).
+        seq: AtomicU64,
+        /// The innermost hooked call on this thread.
+        current: Cell<*const Node>,
+    }
+
+    thread_local! {
+        static THREAD: Thread = const {
+            Thread { seq: AtomicU64::new(0), current: Cell::new(std::ptr::null()) }
+        };
+    }
+
+    static HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+    /// The floor's callback: the same increment as every "on" case, behind the panic boundary (inside
+    /// the callback, so the hooked function needs no landing pad of its own).
+    fn callback(node: &Node) {
+        black_box((node.site, node.prev));
+        if catch_unwind(super::bump).is_err() {
+            black_box(());
+        }
+    }
+
+    /// Sets (`true`) or clears the floor's hook.
+    pub fn set_hook(on: bool) {
+        let hook = if on {
+            black_box(callback as fn(&Node)) as *mut ()
+        } else {
+            std::ptr::null_mut()
+        };
+        HOOK.store(hook, Ordering::Release);
+    }
+
+    #[inline(never)]
+    pub fn hooked(x: u64) -> u64 {
+        // Relaxed: a hint, loaded again inside the section (the hook point of a real implementation).
+        if HOOK.load(Ordering::Relaxed).is_null() {
+            return body!(x);
+        }
+        let thread = THREAD.with(std::ptr::from_ref);
+        // SAFETY: the thread-local has no destructor; used on this thread within this call.
+        let thread = unsafe { &*thread };
+        let node = Node {
+            site: std::ptr::from_ref(&HOOK).cast(),
+            prev: thread.current.get(),
+        };
+        // Relaxed: this thread is the number's only writer; the compiler fences keep the section's
+        // loads inside it (a writer's membarrier orders them for other threads).
+        let seq = thread.seq.load(Ordering::Relaxed);
+        if seq & 1 == 0 {
+            thread.seq.store(seq + 1, Ordering::Relaxed);
+            compiler_fence(Ordering::SeqCst);
+            let hook = HOOK.load(Ordering::Acquire);
+            if !hook.is_null() {
+                // SAFETY: only `callback as fn(&Node)` is ever stored.
+                let hook = unsafe { std::mem::transmute::<*mut (), fn(&Node)>(hook) };
+                hook(&node);
+            }
+            compiler_fence(Ordering::SeqCst);
+            thread.seq.store(seq + 2, Ordering::Relaxed);
+        }
+        thread.current.set(&raw const node);
+        let result = body!(x);
+        thread.current.set(node.prev);
+        result
+    }
+}

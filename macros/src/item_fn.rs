@@ -5,7 +5,7 @@
 //!     static __TRACEHOOK_SITE: Site = Site::__new("parse", concat!(module_path!(), "::parse"), ..);
 //!     #[distributed_slice(SITES)] static __TRACEHOOK_SITE_REF: &Site = &__TRACEHOOK_SITE;
 //!     let mut guard: Guard;                      // initialised on the hook path only
-//!     if hook_point!(__TRACEHOOK_SITE) && __TRACEHOOK_SITE.__is_hooked() {
+//!     if hook_point!(__TRACEHOOK_SITE) {
 //!         guard = Guard::new();
 //!         if !enter(pin_guard!(guard), &__TRACEHOOK_SITE) {
 //!             let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
@@ -209,9 +209,7 @@ pub(crate) fn rewrite(
         };
         quote! {
             #site_items
-            let __tracehook_guard = if #private::hook_point!(__TRACEHOOK_SITE)
-                && __TRACEHOOK_SITE.__is_hooked()
-            {
+            let __tracehook_guard = if #private::hook_point!(__TRACEHOOK_SITE) {
                 #view_traits
                 #private::enter_async(&__TRACEHOOK_SITE, #arg_list)
             } else {
@@ -284,7 +282,7 @@ pub(crate) fn rewrite(
             // drop flag is a constant there). Pinned where it is: `enter` links it into the thread's
             // chain of hooked calls, and it unlinks itself when dropped.
             let mut #guard: #private::Guard;
-            if #private::hook_point!(__TRACEHOOK_SITE) && __TRACEHOOK_SITE.__is_hooked() {
+            if #private::hook_point!(__TRACEHOOK_SITE) {
                 #guard = #private::Guard::new();
                 let mut #pinned = #private::pin_guard!(#guard);
                 // `enter` takes the common case (one plain ops) and says whether it did.

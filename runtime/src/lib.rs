@@ -33,42 +33,48 @@ pub use init::init;
 pub use linkme as __linkme;
 
 /// The hook point of a traced function (see `ftrace::patch`): `true` when the call should take its
-/// hook path. On x86-64 Linux one 5-byte instruction, `jmp` to the hook path or, patched off, a `cmp`
-/// that only writes the flags, recorded with `$site` in the `tracehook_jump` section; elsewhere `true`,
-/// and the hook path's dispatch-pointer check decides alone.
+/// hook path. On x86-64 Linux one 5-byte instruction, recorded with `$site` in the `tracehook_jump`
+/// section: a `jmp` or, patched off, a `cmp` that only writes the flags. It first jumps to a block
+/// that checks the site's dispatch pointer (the hook points' state before start-up, and for good
+/// where they are not patched); once patched, a hook point turned on jumps to the block after that
+/// check, because the patcher keeps it off while no ops is attached. Elsewhere: the pointer check.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __hook_point {
     ($site:path) => {{
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         let hooked = {
-            let mut hooked = false;
-            // SAFETY: the asm is one instruction, `jmp` to the label block or `cmp $imm32, %eax`: it
+            // 0: not hooked (the `cmp` ran); 1: check the dispatch pointer; 2: hooked.
+            let mut path = 0u8;
+            // SAFETY: the asm is one instruction, `jmp` to a label block or `cmp $imm32, %eax`: it
             // reads no memory, writes only the flags, and leaves the stack alone. The record it adds
             // to `tracehook_jump` is `ftrace::patch::Entry`.
             unsafe {
                 ::core::arch::asm!(
                     "2:",
                     ".byte 0xe9",
-                    ".long {hooked} - 3f",
+                    ".long {checked} - 3f",
                     "3:",
                     ".pushsection tracehook_jump,\"awR\",@progbits",
                     ".balign 8",
                     ".quad {site}",
                     ".long 2b - .",
-                    ".long 0",
+                    ".long {hooked} - .",
                     ".popsection",
                     site = sym $site,
+                    checked = label {
+                        path = 1;
+                    },
                     hooked = label {
-                        hooked = true;
+                        path = 2;
                     },
                     options(nostack),
                 );
             }
-            hooked
+            path == 2 || (path == 1 && $site.__is_hooked())
         };
         #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-        let hooked = true;
+        let hooked = $site.__is_hooked();
         hooked
     }};
 }

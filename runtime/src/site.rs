@@ -184,6 +184,15 @@ impl Site {
         crate::ftrace::patch::states(self)
     }
 
+    /// Whether each of the function's hook points, when it jumps, jumps straight to the hook path
+    /// (past the dispatch-pointer check); empty when hook points are not patched. For tests.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn __hook_points_direct(&self) -> Vec<bool> {
+        crate::init::ensure();
+        crate::ftrace::patch::direct_states(self)
+    }
+
     /// The 1-based position of this site in [`available_functions`].
     #[must_use]
     pub fn index(&self) -> usize {

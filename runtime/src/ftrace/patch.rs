@@ -6,25 +6,32 @@
 //! it in the `tracehook_jump` linker section:
 //!
 //! ```text
-//! 2:  e9 <rel32>      jmp  hooked        (hooked: the Rust block that runs the hook path)
+//! 2:  e9 <rel32>      jmp  checked       (checked: loads the dispatch pointer, then the hook path)
 //! 3:
-//!     .pushsection tracehook_jump        { &SITE, 2b - . }
+//!     .pushsection tracehook_jump        { &SITE, 2b - ., hooked - . }
 //! ```
 //!
-//! The four displacement bytes never change. Only the opcode byte does: `0xe9` is `jmp rel32` to the
-//! hook path; `0x3d` turns the same five bytes into `cmp $imm32, %eax`, which only writes the flags
-//! (the asm declares them clobbered). So a site is switched by one single-byte store, which no other
-//! thread can see half done: a thread runs either the old whole instruction or the new one. This is the
-//! last step of the kernel's `text_poke_bp` (a single-byte write of the first opcode byte) without the
-//! `int3` steps, which exist to change the other bytes.
+//! Only the opcode byte switches a hook point: `0xe9` is `jmp rel32`; `0x3d` turns the same five
+//! bytes into `cmp $imm32, %eax`, which only writes the flags (the asm declares them clobbered). So a
+//! site is switched by one single-byte store, which no other thread can see half done: a thread runs
+//! either the old whole instruction or the new one. This is the last step of the kernel's
+//! `text_poke_bp` (a single-byte write of the first opcode byte) without the `int3` steps, which exist
+//! to change the other bytes.
 //!
-//! The hook point is only a hint: the hook path checks the site's dispatch pointer as before, so a
-//! site left jumping is always correct, only slower. Correctness needs one direction only: once an ops
-//! is attached to a site, its hook points jump before the change returns. Publication stores the
-//! dispatch pointer, then the jumps, then runs `membarrier(PRIVATE_EXPEDITED_SYNC_CORE)` so that every
-//! thread of the process executes a core-serializing instruction (the cross-modifying-code rule of the
-//! Intel and AMD manuals) before the writer returns. Turning a site off needs no barrier: a thread that
-//! still jumps finds no ops.
+//! The displacement is written once, while the hook point is a `cmp` (whose immediate is never used,
+//! so no mix of old and new bytes can matter), before the hook point is first turned on: it then
+//! jumps past the dispatch-pointer check, straight to the hook path (`hooked`). Until then, and for
+//! good where hook points are not patched, it jumps to the check (`checked`). Skipping the check is
+//! safe because a patched hook point is turned on only while its site has an ops, and the hook path
+//! handles a site whose last ops went away meanwhile (it finds no snapshot, as the check would have).
+//! A membarrier separates the displacement's write from the opcode's, so no thread can run the new
+//! `jmp` with the old displacement bytes half replaced.
+//!
+//! Correctness needs one direction only: once an ops is attached to a site, its hook points jump
+//! before the change returns. Publication stores the dispatch pointer, then the jumps, then runs
+//! `membarrier(PRIVATE_EXPEDITED_SYNC_CORE)` so that every thread of the process executes a
+//! core-serializing instruction (the cross-modifying-code rule of the Intel and AMD manuals) before
+//! the writer returns. Turning a site off needs no barrier: a thread that still jumps finds no ops.
 //!
 //! Every hook point starts as a jump. The first touch of the runtime ([`crate::init`]) sorts the
 //! table once and turns off the hook points of every site without an ops (the kernel's `ftrace_init`
@@ -50,7 +57,8 @@ pub(crate) struct Entry {
     site: &'static Site,
     /// The hook point's address, relative to this field's.
     code: i32,
-    _pad: u32,
+    /// The hook path past the dispatch-pointer check, relative to this field's address.
+    hooked: i32,
 }
 
 impl Entry {
@@ -58,6 +66,23 @@ impl Entry {
         let field = std::ptr::from_ref(&self.code) as usize;
         field.wrapping_add_signed(self.code as isize)
     }
+
+    /// The displacement that makes the hook point at `code` jump to the hook path proper.
+    fn hooked_rel32(&self, code: usize) -> [u8; 4] {
+        let field = std::ptr::from_ref(&self.hooked) as usize;
+        let target = field.wrapping_add_signed(self.hooked as isize);
+        // The target is in the same function, well within ±2 GiB.
+        #[allow(clippy::cast_possible_truncation, reason = "see above")]
+        let rel32 = target.wrapping_sub(code + 5) as i32;
+        rel32.to_le_bytes()
+    }
+}
+
+/// One hook point: its address and the displacement of its jump to the hook path proper.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Point {
+    code: usize,
+    hooked: [u8; 4],
 }
 
 /// How the hook points of this process are switched.
@@ -91,6 +116,18 @@ pub(crate) fn states(site: &Site) -> Vec<bool> {
     }
 }
 
+/// Whether each hook point of `site` has the displacement of the hook path proper (see [`states`]).
+pub(crate) fn direct_states(site: &Site) -> Vec<bool> {
+    match (code(), site::index_of(site)) {
+        (Ok(code), Some(index)) => code
+            .points(index)
+            .iter()
+            .map(|point| read_rel32(point.code) == point.hooked)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The patcher, or why there is none. Made once, under the registry lock, at the first publication.
 static CODE: OnceLock<Result<Code, String>> = OnceLock::new();
 
@@ -100,9 +137,8 @@ pub(crate) fn code() -> &'static Result<Code, String> {
 
 /// What can patch the hook points: the table of hook points by site, and `/proc/self/mem`.
 pub(crate) struct Code {
-    /// Hook point addresses, grouped by site: site `i` of [`site::all`] owns
-    /// `points[starts[i]..starts[i + 1]]`.
-    points: Vec<usize>,
+    /// Hook points, grouped by site: site `i` of [`site::all`] owns `points[starts[i]..starts[i + 1]]`.
+    points: Vec<Point>,
     starts: Vec<usize>,
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     writer: Writer,
@@ -122,6 +158,12 @@ enum Writer {
 fn read(point: usize) -> u8 {
     // SAFETY: `point` is a hook point's address (checked against the section), in readable text.
     unsafe { std::ptr::read_volatile(point as *const u8) }
+}
+
+/// The displacement of the hook point at `point`.
+fn read_rel32(point: usize) -> [u8; 4] {
+    // SAFETY: as in `read`: the four bytes after the opcode are the rest of the instruction.
+    unsafe { std::ptr::read_volatile((point + 1) as *const [u8; 4]) }
 }
 
 const JMP: u8 = 0xe9;
@@ -146,7 +188,7 @@ impl Code {
             return Err("membarrier(PRIVATE_EXPEDITED_SYNC_CORE) is unavailable".to_owned());
         }
         let sites = site::all();
-        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(entries().len());
+        let mut pairs: Vec<(usize, Point)> = Vec::with_capacity(entries().len());
         for entry in entries() {
             let index = site::index_of(entry.site)
                 .ok_or_else(|| format!("a hook point of `{}` has no site record", entry.site))?;
@@ -158,7 +200,8 @@ impl Code {
                     entry.site
                 ));
             }
-            pairs.push((index, code));
+            let hooked = entry.hooked_rel32(code);
+            pairs.push((index, Point { code, hooked }));
         }
         pairs.sort_unstable();
         pairs.dedup();
@@ -171,7 +214,7 @@ impl Code {
             }
         }
         starts.push(next);
-        let points: Vec<usize> = pairs.into_iter().map(|(_, code)| code).collect();
+        let points: Vec<Point> = pairs.into_iter().map(|(_, point)| point).collect();
         let proc_mem = match std::fs::OpenOptions::new().read(true).write(true).open(
             if std::env::var_os("TRACEHOOK_PATCH").is_some_and(|v| v == "mprotect") {
                 // Chooses the second writer, so tests run it where the first works.
@@ -211,13 +254,13 @@ impl Code {
     /// any ops is attached to any site, so no call can need the hook path meanwhile.
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     fn probe(&self) -> std::io::Result<()> {
-        let Some(&point) = self.points.first() else {
+        let Some(&Point { code: point, .. }) = self.points.first() else {
             return Ok(());
         };
         let original = read(point);
         let flipped = if original == JMP { CMP } else { JMP };
         for byte in [flipped, original] {
-            self.write(point, byte)?;
+            self.write(point, &[byte])?;
             if read(point) != byte {
                 // Seen under valgrind, whose /proc/self/mem is not the code it runs.
                 return Err(std::io::Error::other("the write did not reach the code"));
@@ -226,8 +269,8 @@ impl Code {
         Ok(())
     }
 
-    /// The hook point addresses of site `index` (of [`site::all`]).
-    fn points(&self, index: usize) -> &[usize] {
+    /// The hook points of site `index` (of [`site::all`]).
+    fn points(&self, index: usize) -> &[Point] {
         &self.points[self.starts[index]..self.starts[index + 1]]
     }
 
@@ -235,20 +278,23 @@ impl Code {
     fn states(&self, index: usize) -> Vec<bool> {
         self.points(index)
             .iter()
-            .map(|&code| read(code) == JMP)
+            .map(|point| read(point.code) == JMP)
             .collect()
     }
 
     /// Makes the hook points of site `index` jump (`on`) or not. Returns whether any was turned on:
     /// the caller then runs [`Code::sync`] before it returns to its user.
     pub(crate) fn set(&self, index: usize, on: bool) -> bool {
+        if on && self.retarget(index) {
+            self.sync();
+        }
         let byte = if on { JMP } else { CMP };
         let mut turned_on = false;
-        for &code in self.points(index) {
+        for &Point { code, .. } in self.points(index) {
             if read(code) == byte {
                 continue;
             }
-            match self.write(code, byte) {
+            match self.write(code, &[byte]) {
                 Ok(()) => turned_on |= on,
                 // A hook point left jumping is only slower.
                 Err(_) if !on => {}
@@ -256,6 +302,23 @@ impl Code {
             }
         }
         turned_on
+    }
+
+    /// Points the hook points of site `index` that are off (`cmp`) at the hook path proper, if they do
+    /// not point there yet; returns whether any changed (they must not be turned on before a
+    /// [`Code::sync`]). A hook point still jumping keeps its displacement: it jumps to the check.
+    fn retarget(&self, index: usize) -> bool {
+        let mut changed = false;
+        for point in self.points(index) {
+            if read(point.code) != CMP || read_rel32(point.code) == point.hooked {
+                continue;
+            }
+            match self.write(point.code + 1, &point.hooked) {
+                Ok(()) => changed = true,
+                Err(error) => fail(index, point.code, &error),
+            }
+        }
+        changed
     }
 
     /// Makes every thread execute a core-serializing instruction, so none runs an old instruction of
@@ -271,13 +334,15 @@ impl Code {
         }
     }
 
+    /// Writes `bytes` at `at` in the text: one opcode byte (atomically, so a thread running the hook
+    /// point meanwhile runs the whole old instruction or the whole new one), or a displacement.
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    fn write(&self, code: usize, byte: u8) -> std::io::Result<()> {
+    fn write(&self, at: usize, bytes: &[u8]) -> std::io::Result<()> {
         match &self.writer {
             Writer::ProcMem(file) => {
                 use std::os::unix::fs::FileExt;
-                let written = file.write_at(&[byte], code as u64)?;
-                if written == 1 {
+                let written = file.write_at(bytes, at as u64)?;
+                if written == bytes.len() {
                     Ok(())
                 } else {
                     Err(std::io::Error::from(std::io::ErrorKind::WriteZero))
@@ -287,29 +352,40 @@ impl Code {
                 // SAFETY: sysconf has no preconditions.
                 let page_size = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
                     .map_err(|_| std::io::Error::last_os_error())?;
-                let page = code & !(page_size - 1);
+                // A displacement may straddle two pages.
+                let first = at & !(page_size - 1);
+                let len = ((at + bytes.len() - 1) & !(page_size - 1)) + page_size - first;
                 let protect = |prot| {
-                    // SAFETY: `page` is the start of the mapped text page holding the hook point;
-                    // only its protection changes, and it stays readable and executable throughout.
-                    if unsafe { libc::mprotect(page as *mut libc::c_void, page_size, prot) } == 0 {
+                    // SAFETY: `first..first + len` are the mapped text pages holding the bytes; only
+                    // their protection changes, and they stay readable and executable throughout.
+                    if unsafe { libc::mprotect(first as *mut libc::c_void, len, prot) } == 0 {
                         Ok(())
                     } else {
                         Err(std::io::Error::last_os_error())
                     }
                 };
                 protect(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC)?;
-                // SAFETY: the page is writable now; one byte, written atomically, so a thread running
-                // the hook point meanwhile runs the whole old instruction or the whole new one.
-                unsafe {
-                    (*(code as *const std::sync::atomic::AtomicU8)).store(byte, Ordering::Relaxed)
-                };
+                if let [byte] = bytes {
+                    // SAFETY: the page is writable now; one byte, written atomically.
+                    unsafe {
+                        (*(at as *const std::sync::atomic::AtomicU8))
+                            .store(*byte, Ordering::Relaxed);
+                    }
+                } else {
+                    // SAFETY: the pages are writable now. A displacement is written only behind a
+                    // `cmp` opcode, which never uses it, and made visible by a membarrier before
+                    // the opcode changes.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len());
+                    }
+                }
                 protect(libc::PROT_READ | libc::PROT_EXEC)
             }
         }
     }
 
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    fn write(&self, _code: usize, _byte: u8) -> std::io::Result<()> {
+    fn write(&self, _at: usize, _bytes: &[u8]) -> std::io::Result<()> {
         Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
     }
 }
