@@ -214,3 +214,49 @@ fn every_call_inside_a_registration_is_traced() {
         "no call fell inside a registration"
     );
 }
+
+/// While the site's only ops alternates between callbacks of two different types, a call that
+/// loaded one type's entry function (`enter_with::<A>`) just before the site switched to the other's
+/// must never run A's code on B's closure: each callback checks the marker of its own captured state.
+#[test]
+fn direct_paths_of_other_callback_types_are_never_confused() {
+    const A: u64 = 0xA11C_E5A1_1CE5_A11C;
+    const B: u32 = 0xB0B0_B0B0;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let stop = Arc::new(AtomicBool::new(false));
+    let confused = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let workers = callers(3, &stop);
+    for round in 0..rounds() {
+        let (c, h) = (Arc::clone(&confused), Arc::clone(&hits));
+        // Two closure types with different captured layouts: a marker word first, or a marker after
+        // a string.
+        let ops = if round % 2 == 0 {
+            let marker = std::hint::black_box(A);
+            Ops::new(move |_| {
+                if marker != A {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+                h.fetch_add(1, Ordering::Relaxed);
+            })
+        } else {
+            let (name, marker) = (String::from("b"), std::hint::black_box(B));
+            Ops::new(move |_| {
+                if marker != B || name != "b" {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+                h.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        ops.set_filter("stress_leaf", true).unwrap();
+        ops.register().unwrap();
+        thread::yield_now();
+        ops.unregister().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(confused.load(Ordering::SeqCst), 0);
+    assert!(hits.load(Ordering::Relaxed) > 0, "callbacks must have run");
+}

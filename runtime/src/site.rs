@@ -7,7 +7,7 @@
 //! [`available_functions`] sorts the slice once, by path and then file and line, so the order (and the
 //! 1-based index that filters accept) is the same in every run of the same program.
 
-use crate::ftrace::dispatch::{Direct, Snapshot};
+use crate::ftrace::dispatch::{Direct, EnterFn, Snapshot};
 use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
@@ -34,6 +34,8 @@ pub struct Site {
     /// The direct path of the snapshot in `dispatch` (points into it), or null when it has none:
     /// published with it, so the common hooked call finds what to call with one load and one test.
     pub(crate) direct: AtomicPtr<Direct>,
+    /// The entry function of `direct` (`ftrace::dispatch::EnterFn`): the one the hook path calls.
+    pub(crate) enter: AtomicPtr<()>,
     /// 1-based position in [`available_functions`], written when the registry is first sorted (0 before).
     position: AtomicU32,
     name: &'static str,
@@ -58,6 +60,7 @@ impl Site {
         Self {
             dispatch: AtomicPtr::new(UNTOUCHED),
             direct: AtomicPtr::new(std::ptr::null_mut()),
+            enter: AtomicPtr::new(crate::ftrace::dispatch::enter_dyn as EnterFn as *mut ()),
             position: AtomicU32::new(0),
             name,
             path,

@@ -1,11 +1,16 @@
 //! The hooked-call path: from a site's dispatch pointer to the attached callbacks and back.
 //!
-//! Generated code pins a [`Guard`] in the traced function's frame (one word stored), checks
-//! [`Site::__is_hooked`] (one relaxed load) and, only when it is set, calls [`enter`], which takes the
-//! common case (one ops wanting only its entry callback, which the site publishes next to its snapshot
-//! as `Site::direct`; a thread with a membarrier record, outside any read-side section) without
-//! calling anything but the callback, or returns `false` so the generated code calls the cold
-//! [`enter_slow`] with the argument views and the site's redirect type. Both link the guard's node into the thread's chain of hooked calls (the
+//! Generated code pins a [`Guard`] in the traced function's frame (one word stored) on its hook path
+//! and calls [`enter`], which calls the entry function the site publishes (`Site::enter`). That takes
+//! the common case (one ops wanting only its entry callback, which the site publishes next to its
+//! snapshot as `Site::direct`; a thread with a membarrier record, outside any read-side section), or
+//! returns `false` so the generated code calls the cold [`enter_slow`] with the argument views and
+//! the site's redirect type. The entry function is made for the callback's own type
+//! ([`enter_with`], instantiated by [`Ops::new`]), so the callback is inlined into it: for a small
+//! callback the whole common case is one leaf function that saves no register (the kernel's per-ops
+//! trampoline, which calls its ops' function directly). Code is never freed, so the function may be
+//! loaded outside any section; inside its section it checks that the site's direct path is still the
+//! one it was made for. Both link the guard's node into the thread's chain of hooked calls (the
 //! shadow stack: `Call::parent` is the previous link) and run the entry callbacks inside a read-side
 //! section. Exit callbacks owed to the ops whose entry callbacks ran are kept on a thread-local
 //! stack. Dropping the guard (return or unwind) unlinks the node, with one thread-local store when
@@ -44,6 +49,9 @@ pub(crate) struct Snapshot {
 pub(crate) struct Direct {
     /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
     callback: *const CallbackFn,
+    /// The entry function the site publishes with this direct path: the ops' [`enter_with`], or
+    /// [`enter_dyn`].
+    pub(crate) enter: EnterFn,
     /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
     /// slice that never moves).
     handle: *const Arc<OpsInner>,
@@ -69,6 +77,7 @@ impl Snapshot {
         let direct = match &*entries {
             [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
                 callback: std::ptr::from_ref::<CallbackFn>(&**callback),
+                enter: only.ops.enter.unwrap_or(enter_dyn as EnterFn),
                 handle: std::ptr::from_ref(&only.ops),
                 ops: Arc::as_ptr(&only.ops),
             }),
@@ -255,14 +264,74 @@ impl RedirectPoint {
     }
 }
 
+/// An entry function a site publishes for its direct path ([`enter`] calls it): [`enter_dyn`], or
+/// the [`enter_with`] of the only ops' callback type. The last argument is the function's own
+/// address as the caller loaded it from the site.
+pub(crate) type EnterFn = fn(Pin<&mut Guard>, &'static Site, usize) -> bool;
+
 /// Entry of a hooked sync function, its common case: one ops that wants only its entry callback, on a
 /// thread with a membarrier record. Links `guard`'s node as the thread's innermost hooked call and runs
 /// that callback, calling nothing else; returns `false` without doing anything in every other case,
-/// for which the caller calls [`enter_slow`].
+/// for which the caller calls [`enter_slow`]. Calls the entry function the site published (see
+/// [`enter_with`]), so a callback whose type is known at that point is called directly, inlined.
 #[doc(hidden)]
-#[inline(never)]
+#[inline(always)]
 #[must_use]
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
+    // Relaxed: the function is code, valid whatever it is; it checks inside its read-side section
+    // that the site still publishes it (so it also finds the callback it was made for).
+    let entry = site.enter.load(Ordering::Relaxed);
+    // SAFETY: `Site::enter` only ever holds `EnterFn`s (`Site::__new` and `publish` store them).
+    let entry = unsafe { std::mem::transmute::<*mut (), EnterFn>(entry) };
+    entry(guard, site, entry as usize)
+}
+
+/// [`enter`] for an ops whose entry callback has the type `F`: the callback is called directly and
+/// inlined here, with no `Call` built where it does not read one. Published as the site's entry
+/// function while that ops is the site's direct path. A caller that loaded it just before the site
+/// changed finds another direct path (or none) and returns `false`: [`enter_slow`] takes the call.
+pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
+    guard: Pin<&mut Guard>,
+    site: &'static Site,
+    me: usize,
+) -> bool {
+    enter_direct(guard, site, |direct, node| {
+        // SAFETY: `direct` points into a published snapshot, freed only after a grace period that
+        // starts after it was unpublished; we are inside the read-side section it was loaded in.
+        if direct.is_null() || unsafe { (*direct).enter } as usize != me {
+            return false;
+        }
+        // SAFETY: as above.
+        let direct = unsafe { &*direct };
+        // SAFETY: `direct` publishes `enter_with::<F>` (checked above: the caller loaded this very
+        // value, and a direct path stores its own ops' function) only for an ops whose entry
+        // callback is an `F`, boxed: the box's data pointer points to that `F`.
+        let callback = unsafe { &*direct.callback.cast::<F>() };
+        call_direct_with(direct, node, callback);
+        true
+    })
+}
+
+/// [`enter`] for any direct path, through its `dyn` callback.
+pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize) -> bool {
+    enter_direct(guard, site, |direct, node| {
+        if direct.is_null() {
+            return false;
+        }
+        // SAFETY: as in `enter_with`.
+        call_direct(unsafe { &*direct }, node);
+        true
+    })
+}
+
+/// The body of [`enter_with`] and [`enter_dyn`]. `call` is given the site's direct path (null: none)
+/// inside the read-side section and runs its callback, or returns `false` without running anything.
+#[inline(always)]
+fn enter_direct(
+    guard: Pin<&mut Guard>,
+    site: &'static Site,
+    call: impl FnOnce(*const Direct, &Node) -> bool,
+) -> bool {
     let thread = thread::current();
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
@@ -278,14 +347,10 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     };
     // Acquire pairs with the Release store that published it (with its snapshot).
     let direct = site.direct.load(Ordering::Acquire);
-    if direct.is_null() {
+    if !call(direct, node) {
         section.close();
         return false;
     }
-    // SAFETY: `direct` points into a published snapshot, freed only after a grace period that starts
-    // after it was unpublished; we are inside a read-side section that began before we loaded it.
-    let direct = unsafe { &*direct };
-    call_direct(direct, node);
     thread.reader.close_fast(section);
     // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
     // node. No redirect: an `IPMODIFY` ops never takes the direct path.
@@ -466,16 +531,27 @@ type CallbackFn = dyn Fn(&Call<'_>) + Send + Sync;
 
 /// Calls one callback; a panic is caught and returned.
 #[inline(always)]
-fn run_callback(callback: &CallbackFn, call: &Call<'_>) -> std::thread::Result<()> {
+fn run_callback(
+    callback: &(impl Fn(&Call<'_>) + ?Sized),
+    call: &Call<'_>,
+) -> std::thread::Result<()> {
     catch_unwind(AssertUnwindSafe(|| callback(call)))
 }
 
-/// The direct path: one ops with only an entry callback.
+/// The direct path: one ops with only an entry callback, called through its `dyn` callback.
 #[inline(always)]
 fn call_direct(direct: &Direct, node: &Node) {
     // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
     // read-side section in which the snapshot was loaded.
-    let (handle, callback, ops) = unsafe { (&*direct.handle, &*direct.callback, &*direct.ops) };
+    call_direct_with(direct, node, unsafe { &*direct.callback });
+}
+
+/// The direct path with its callback (`direct`'s own, typed or not).
+#[inline(always)]
+fn call_direct_with(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Sized)) {
+    // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
+    // read-side section in which the snapshot was loaded.
+    let (handle, ops) = unsafe { (&*direct.handle, &*direct.ops) };
     if ops.is_disabled() {
         return;
     }

@@ -1,6 +1,7 @@
 //! `Ops`: a set of callbacks, its filters and flags (the kernel's `struct ftrace_ops`).
 
 use super::call::Call;
+use super::dispatch;
 use super::filter::{self, SiteSet};
 use super::registry::{self, OpsInner};
 use super::{Error, Flags};
@@ -22,8 +23,12 @@ pub struct Ops {
 
 impl Ops {
     /// An ops whose `callback` runs at the entry of every function it is attached to.
-    pub fn new(callback: impl Fn(&Call<'_>) + Send + Sync + 'static) -> Self {
-        Self::from_parts(Some(Box::new(callback)), None)
+    pub fn new<F: Fn(&Call<'_>) + Send + Sync + 'static>(callback: F) -> Self {
+        Self::from_parts(
+            Some(Box::new(callback)),
+            Some(dispatch::enter_with::<F>),
+            None,
+        )
     }
 
     /// An ops with an entry callback and an exit callback. The exit callback runs when the function
@@ -33,12 +38,17 @@ impl Ops {
         entry: impl Fn(&Call<'_>) + Send + Sync + 'static,
         exit: impl Fn(&Call<'_>) + Send + Sync + 'static,
     ) -> Self {
-        Self::from_parts(Some(Box::new(entry)), Some(Box::new(exit)))
+        // No entry function of its own: an ops with an exit callback never takes the direct path.
+        Self::from_parts(Some(Box::new(entry)), None, Some(Box::new(exit)))
     }
 
-    fn from_parts(entry: Option<registry::Callback>, exit: Option<registry::Callback>) -> Self {
+    fn from_parts(
+        entry: Option<registry::Callback>,
+        enter: Option<dispatch::EnterFn>,
+        exit: Option<registry::Callback>,
+    ) -> Self {
         Self {
-            inner: Arc::new(OpsInner::new(entry, exit, Flags::NONE)),
+            inner: Arc::new(OpsInner::new(entry, enter, exit, Flags::NONE)),
         }
     }
 

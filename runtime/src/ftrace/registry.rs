@@ -7,7 +7,7 @@
 //! callback the change removed.
 
 use super::call::Call;
-use super::dispatch::{SnapEntry, Snapshot};
+use super::dispatch::{self, EnterFn, SnapEntry, Snapshot};
 use super::filter::SiteSet;
 use super::{Error, Flags, patch};
 use crate::site::{self, Site};
@@ -22,6 +22,9 @@ pub(crate) type Callback = Box<dyn Fn(&Call<'_>) + Send + Sync + 'static>;
 /// The shared part of an [`Ops`](super::Ops): callbacks, flags, filters and state.
 pub(crate) struct OpsInner {
     pub(crate) entry: Option<Callback>,
+    /// The entry function made for `entry`'s own type ([`dispatch::enter_with`]), which a site
+    /// publishes while this ops is its direct path.
+    pub(crate) enter: Option<EnterFn>,
     pub(crate) exit: Option<Callback>,
     /// Flags in force while registered; written under the registry lock before publication, so a
     /// reader that found this ops through a snapshot (Acquire) sees them.
@@ -53,9 +56,15 @@ impl OpsState {
 }
 
 impl OpsInner {
-    pub(crate) fn new(entry: Option<Callback>, exit: Option<Callback>, flags: Flags) -> Self {
+    pub(crate) fn new(
+        entry: Option<Callback>,
+        enter: Option<EnterFn>,
+        exit: Option<Callback>,
+        flags: Flags,
+    ) -> Self {
         Self {
             entry,
+            enter,
             exit,
             active_flags: AtomicU32::new(flags.bits()),
             generation: AtomicU64::new(0),
@@ -213,6 +222,18 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
         // stay alive until the grace period that follows this publication.
         site.direct.store(direct, Ordering::Release);
         site.dispatch.store(next, Ordering::Release);
+        // Relaxed: the entry function checks inside its read-side section that it is the one
+        // `direct` publishes, so any order of these stores is safe.
+        site.enter.store(
+            if direct.is_null() {
+                dispatch::enter_dyn as EnterFn as *mut ()
+            } else {
+                // SAFETY: `direct` is the direct path of the snapshot just built, ours until
+                // published (and alive until a writer retires it).
+                unsafe { (*direct).enter as *mut () }
+            },
+            Ordering::Relaxed,
+        );
         if let Some(code) = code {
             turned_on |= code.set(index, !next.is_null());
         }
