@@ -169,7 +169,10 @@ impl ThreadReader {
             return None;
         }
         Domain::enter(record, seq + 1, Mode::Membarrier);
-        Some(FastSection { record })
+        Some(FastSection {
+            record,
+            seq: seq + 1,
+        })
     }
 
     /// Leaves the section [`ThreadReader::try_open_fast`] opened, finding its record again (across a
@@ -178,7 +181,7 @@ impl ThreadReader {
     pub(crate) fn close_fast(&self, _section: FastSection) {
         // SAFETY: `try_open_fast` found the record here, and it does not change inside a section.
         let record = unsafe { &*self.fast.get() };
-        FastSection { record }.close();
+        FastSection { record, seq: 0 }.close();
     }
 
     /// Opens the common invoke's whole read-side state without a call, if the thread has a
@@ -264,9 +267,18 @@ impl RunningSlot {
 #[derive(Clone, Copy)]
 pub(crate) struct FastSection {
     record: &'static Record,
+    /// The (odd) number it was opened with.
+    seq: u64,
 }
 
 impl FastSection {
+    /// Leaves the section with the record and number it kept: where nothing is called inside the
+    /// section (a callback inlined into it), keeping them costs no register.
+    #[inline(always)]
+    pub(crate) fn close_kept(self) {
+        Domain::exit(self.record, self.seq + 1, Mode::Membarrier);
+    }
+
     /// Leaves the section. The (odd) number is read back rather than kept: across a callback, one
     /// more load costs less than one more saved register.
     #[inline(always)]
