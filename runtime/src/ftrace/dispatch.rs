@@ -50,7 +50,7 @@ pub(crate) struct Direct {
     /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
     callback: *const CallbackFn,
     /// The entry function the site publishes with this direct path: the ops' [`enter_with`], or
-    /// [`enter_dyn`].
+    /// [`enter_dyn`] (which [`enter_with`] checks through the ops, `OpsInner::live`).
     pub(crate) enter: EnterFn,
     /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
     /// slice that never moves).
@@ -298,18 +298,22 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
     me: usize,
 ) -> bool {
     enter_direct::<true>(guard, site, |direct, node| {
-        // SAFETY: `direct` points into a published snapshot, freed only after a grace period that
-        // starts after it was unpublished; we are inside the read-side section it was loaded in.
-        if direct.is_null() || unsafe { (*direct).enter } as usize != me {
+        if direct.is_null() {
             return false;
         }
-        // SAFETY: as above.
-        let direct = unsafe { &*direct };
-        // SAFETY: `direct` publishes `enter_with::<F>` (checked above: the caller loaded this very
-        // value, and a direct path stores its own ops' function) only for an ops whose entry
-        // callback is an `F`, boxed: the box's data pointer points to that `F`.
+        // SAFETY: `direct` points into a published snapshot, freed only after a grace period that
+        // starts after it was unpublished; we are inside the read-side section it was loaded in.
+        // Its ops lives as long as the snapshot.
+        let (direct, ops) = unsafe { (&*direct, &*(*direct).ops) };
+        // One compare: the ops is enabled, and its entry function is this one (the caller loaded
+        // this very value from the site, which publishes the function of its direct path's ops).
+        if ops.live() != me {
+            return false;
+        }
+        // SAFETY: `enter_with::<F>` is an ops' entry function only when its entry callback is an
+        // `F`, boxed (`Ops::new`): the box's data pointer, `direct.callback`, points to that `F`.
         let callback = unsafe { &*direct.callback.cast::<F>() };
-        call_direct_with(direct, node, callback);
+        run_direct(direct, node, callback);
         true
     })
 }
@@ -546,23 +550,23 @@ fn run_callback(
     catch_unwind(AssertUnwindSafe(|| callback(call)))
 }
 
-/// The direct path: one ops with only an entry callback, called through its `dyn` callback.
+/// The direct path: one ops with only an entry callback, called through its `dyn` callback unless
+/// the ops is disabled.
 #[inline(always)]
 fn call_direct(direct: &Direct, node: &Node) {
     // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
     // read-side section in which the snapshot was loaded.
-    call_direct_with(direct, node, unsafe { &*direct.callback });
+    let (ops, callback) = unsafe { (&*direct.ops, &*direct.callback) };
+    if !ops.is_disabled() {
+        run_direct(direct, node, callback);
+    }
 }
 
-/// The direct path with its callback (`direct`'s own, typed or not).
+/// Runs the direct path's callback (`direct`'s own, typed or not) for an enabled ops.
 #[inline(always)]
-fn call_direct_with(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Sized)) {
-    // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
-    // read-side section in which the snapshot was loaded.
-    let (handle, ops) = unsafe { (&*direct.handle, &*direct.ops) };
-    if ops.is_disabled() {
-        return;
-    }
+fn run_direct(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Sized)) {
+    // SAFETY: as in `call_direct`.
+    let handle = unsafe { &*direct.handle };
     let call = Call {
         node,
         ops: Ops::from_inner_ref(handle),

@@ -15,7 +15,7 @@ use crate::sync;
 use parking_lot::Mutex;
 use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 pub(crate) type Callback = Box<dyn Fn(&Call<'_>) + Send + Sync + 'static>;
 
@@ -31,8 +31,11 @@ pub(crate) struct OpsInner {
     active_flags: AtomicU32,
     /// Bumped at every registration, so exit callbacks are never owed across registrations.
     generation: AtomicU64,
-    /// Set when a callback panicked: the ops is skipped at once and removed by the next writer.
-    disabled: AtomicBool,
+    /// 0 once disabled (a callback panicked, or the last handle was dropped inside a callback): the
+    /// ops is skipped at once and removed by the next writer. Else `enter`'s address (1 without
+    /// one), so the typed direct path tests "enabled, and made for my callback type" with one
+    /// compare (see `dispatch::enter_with`).
+    live: AtomicUsize,
     pub(crate) state: Mutex<OpsState>,
     pub(crate) error: Mutex<Option<String>>,
     /// `Ops` handles alive; the last one dropped unregisters.
@@ -68,7 +71,7 @@ impl OpsInner {
             exit,
             active_flags: AtomicU32::new(flags.bits()),
             generation: AtomicU64::new(0),
-            disabled: AtomicBool::new(false),
+            live: AtomicUsize::new(Self::live_value(enter)),
             state: Mutex::new(OpsState {
                 flags,
                 ..OpsState::default()
@@ -90,10 +93,27 @@ impl OpsInner {
         self.generation.load(Ordering::Relaxed)
     }
 
+    /// `live` while enabled.
+    fn live_value(enter: Option<EnterFn>) -> usize {
+        enter.map_or(1, |enter| enter as usize)
+    }
+
     #[inline]
     pub(crate) fn is_disabled(&self) -> bool {
-        // Relaxed: a callback already running may finish; the writer that removes the ops waits for it.
-        self.disabled.load(Ordering::Relaxed)
+        self.live() == 0
+    }
+
+    /// 0 when disabled, else the address of the ops' typed entry function (1 without one).
+    #[inline(always)]
+    pub(crate) fn live(&self) -> usize {
+        // Relaxed: a callback already running may finish; the writer that removes the ops waits for
+        // it. The non-zero value never changes, so no other memory depends on it.
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Disables the ops; returns whether it was enabled.
+    fn disable(&self) -> bool {
+        self.live.swap(0, Ordering::Relaxed) != 0
     }
 }
 
@@ -302,7 +322,8 @@ pub(crate) fn register(ops: &Arc<OpsInner>) -> Result<(), Error> {
         ops.active_flags
             .store(candidate.flags.bits(), Ordering::Relaxed);
         ops.generation.fetch_add(1, Ordering::Relaxed);
-        ops.disabled.store(false, Ordering::Relaxed);
+        ops.live
+            .store(OpsInner::live_value(ops.enter), Ordering::Relaxed);
         *ops.error.lock() = None;
         ops.state.lock().registered = true;
         registry.ops.push(Arc::clone(ops));
@@ -350,7 +371,7 @@ pub(crate) fn release(ops: &Arc<OpsInner>) {
         return;
     }
     if sync::in_read_section() {
-        ops.disabled.store(true, Ordering::Relaxed);
+        ops.disable();
         PENDING.lock().push(Arc::clone(ops));
     } else {
         // NotRegistered here only means a panic already took it out; nothing to report from a drop.
@@ -360,7 +381,7 @@ pub(crate) fn release(ops: &Arc<OpsInner>) {
 
 /// A callback of `ops` panicked on `site`: disable it at once, keep the message, queue its removal.
 pub(crate) fn fail(ops: &Arc<OpsInner>, site: &Site, payload: &(dyn Any + Send)) {
-    if ops.disabled.swap(true, Ordering::Relaxed) {
+    if !ops.disable() {
         return;
     }
     let message = payload
