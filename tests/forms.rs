@@ -408,6 +408,15 @@ fn pat_raw(r#type: &str, r#match: u8) -> String {
     format!("{type}{match}")
 }
 
+/// Arguments of two words (callbacks view a copy) and of more (viewed in place), mutated by the body.
+#[traceable]
+fn pat_sizes(mut pair: (u64, u64), mut triple: (u64, u64, u64), mut text: String) -> u64 {
+    pair.0 += 1;
+    triple.2 += 1;
+    text.push('!');
+    pair.0 + triple.2 + text.len() as u64
+}
+
 #[test]
 fn argument_patterns() {
     let probe = Probe::attach("pat_*");
@@ -418,6 +427,7 @@ fn argument_patterns() {
     assert_eq!(pat_mut(vec![0]), 2);
     assert_eq!(pat_wild(1, 2), 2);
     assert_eq!(pat_raw("t", 1), "t1");
+    assert_eq!(pat_sizes((1, 2), (3, 4, 5), "ab".to_owned()), 2 + 6 + 3);
     let log: Vec<String> = probe
         .log()
         .into_iter()
@@ -433,6 +443,7 @@ fn argument_patterns() {
             "pat_mut <- [x=[0]]",
             "pat_wild <- [_=1, keep=2]",
             "pat_raw <- [type=\"t\", match=1]",
+            "pat_sizes <- [pair=(1, 2), triple=(3, 4, 5), text=\"ab\"]",
         ]
     );
 }

@@ -149,9 +149,10 @@ pub(crate) fn rewrite(
     };
 
     // The `use` brings the two view traits into scope for the auto-ref dispatch of `__tracehook_view`.
-    // Sync functions show callbacks bitwise copies of their arguments made on the hook path (see
-    // `__arg_copy!`): no argument's address is taken outside it, so an unhooked call keeps them in
-    // registers. An `async fn` moves them into its future anyway and views them in place.
+    // Sync functions show callbacks bitwise copies of their register-sized arguments made on the hook
+    // path (see `__arg_copy!`): no such argument's address is taken outside it, so an unhooked call
+    // keeps them in registers. An `async fn` moves them into its future anyway and views them in
+    // place. Each view is built from a reference.
     let copies: Vec<Ident> = (0..params.len())
         .map(|index| Ident::new(&format!("__tracehook_copy{index}"), Span::mixed_site()))
         .collect();
@@ -160,7 +161,7 @@ pub(crate) fn rewrite(
             let views = params.iter().zip(bindings).map(|(param, binding)| {
                 let name = &param.name;
                 quote! {
-                    #private::Arg::__new(#name, (&#private::ArgView(&#binding)).__tracehook_view())
+                    #private::Arg::__new(#name, (&#private::ArgView(#binding)).__tracehook_view())
                 }
             });
             quote! {
@@ -169,8 +170,14 @@ pub(crate) fn rewrite(
                 }
             }
         };
-        let in_place: Vec<TokenStream> = params.iter().map(|p| p.binding.clone()).collect();
-        let copied: Vec<TokenStream> = copies.iter().map(|c| quote!(*#c)).collect();
+        let in_place: Vec<TokenStream> = params
+            .iter()
+            .map(|p| {
+                let binding = &p.binding;
+                quote!(&#binding)
+            })
+            .collect();
+        let copied: Vec<TokenStream> = copies.iter().map(|c| quote!(#c.get())).collect();
         let make_copies = params.iter().zip(&copies).map(|(param, copy)| {
             let binding = &param.binding;
             quote!(let #copy = #private::arg_copy!(#binding);)

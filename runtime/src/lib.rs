@@ -91,20 +91,18 @@ macro_rules! __pin_guard {
     };
 }
 
-/// A bitwise copy of a traced function's argument `$arg`, for the views callbacks see on the hook
-/// path: `ManuallyDrop<T>`, never dropped. Views of copies keep the arguments themselves from having
-/// their address taken, so an unhooked call keeps them in registers (a borrowed argument needs a home
-/// in memory in every path). Only for the code `#[traceable]` generates, which makes the copy at
-/// entry, before the body runs, and lets callbacks borrow it only while the entry callbacks run.
+/// What callbacks view of a traced function's argument `$arg` on the hook path: an
+/// `ftrace::ArgCopy`, a bitwise copy when the argument fits in two registers (never dropped), else
+/// the argument itself, which is passed by reference anyway. Views of copies keep register-sized
+/// arguments from having their address taken, so an unhooked call keeps them in registers (a
+/// borrowed argument needs a home in memory in every path). Only for the code `#[traceable]`
+/// generates, which makes the copy at entry, before the body runs, and lets callbacks borrow it only
+/// while the entry callbacks run.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __arg_copy {
     ($arg:expr) => {
-        ::core::mem::ManuallyDrop::new(
-            // SAFETY: a read of an initialised local. The copy is never dropped (ManuallyDrop) and is
-            // only lent, as `&T`, to the entry callbacks while the original is not used: the function
-            // resumes with the original, and the copy is dead before the body runs.
-            unsafe { ::core::ptr::read(&$arg) },
-        )
+        // SAFETY: see above: the original is not used while the copy is alive.
+        unsafe { $crate::ftrace::ArgCopy::new(&$arg) }
     };
 }

@@ -198,6 +198,42 @@ pub fn no_args(sink: &mut dyn FnMut(&[Arg<'_>])) {
     sink(&[]);
 }
 
+/// An argument as callbacks view it on a sync function's hook path (see `__arg_copy!`).
+#[doc(hidden)]
+pub enum ArgCopy<'a, T> {
+    /// A bitwise copy of an argument of at most two words, never dropped.
+    Copied(std::mem::ManuallyDrop<T>),
+    /// A larger argument, which the calling convention passes by reference anyway.
+    Borrowed(&'a T),
+}
+
+impl<'a, T> ArgCopy<'a, T> {
+    /// The view of `arg`.
+    ///
+    /// # Safety
+    /// While the result is alive, `arg`'s original is not used (the copy may alias what it owns or
+    /// points to), and the result is never turned back into a `T`.
+    #[inline(always)]
+    pub unsafe fn new(arg: &'a T) -> Self {
+        if size_of::<T>() <= 2 * size_of::<usize>() {
+            // SAFETY: a read of an initialised value; the copy is never dropped (`ManuallyDrop`)
+            // and, by the caller's contract, is only lent out while the original is not used.
+            Self::Copied(std::mem::ManuallyDrop::new(unsafe { std::ptr::read(arg) }))
+        } else {
+            Self::Borrowed(arg)
+        }
+    }
+
+    /// The value to view.
+    #[inline(always)]
+    pub fn get(&self) -> &T {
+        match self {
+            Self::Copied(copy) => copy,
+            Self::Borrowed(arg) => arg,
+        }
+    }
+}
+
 /// Generated code wraps each argument in `ArgView` and calls `__tracehook_view` through an auto-ref:
 /// the `Debug` impl below is found first when the type is `Debug`, the fallback on `&ArgView` otherwise.
 #[doc(hidden)]

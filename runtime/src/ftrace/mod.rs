@@ -33,7 +33,7 @@ pub use patch::{HookPoints, hook_points};
 pub use registry::EnabledFunction;
 
 #[doc(hidden)]
-pub use call::{ArgValue, ArgView, CaptureArgs, ViewDebug, ViewOpaque, no_args};
+pub use call::{ArgCopy, ArgValue, ArgView, CaptureArgs, ViewDebug, ViewOpaque, no_args};
 #[doc(hidden)]
 pub use dispatch::{
     AsyncGuard, Guard, Instrumented, Redirect, enter, enter_async, enter_slow, instrument,
