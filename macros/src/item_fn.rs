@@ -182,14 +182,15 @@ pub(crate) fn rewrite(
             let binding = &param.binding;
             quote!(let #copy = #private::arg_copy!(#binding);)
         });
+        let (copy_lets, views) = if is_async {
+            (TokenStream::new(), views(&in_place))
+        } else {
+            (quote!(#(#make_copies)*), views(&copied))
+        };
         (
             quote!(use #private::{ViewDebug as _, ViewOpaque as _};),
-            quote!(#(#make_copies)*),
-            if is_async {
-                views(&in_place)
-            } else {
-                views(&copied)
-            },
+            copy_lets,
+            views,
         )
     } else {
         (
