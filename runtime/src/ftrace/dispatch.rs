@@ -49,13 +49,11 @@ pub(crate) struct Snapshot {
 pub(crate) struct Direct {
     /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
     callback: *const CallbackFn,
-    /// The entry function the site publishes with this direct path: the ops' [`enter_with`], or
-    /// [`enter_dyn`] (which [`enter_with`] checks through the ops, `OpsInner::live`).
-    pub(crate) enter: EnterFn,
     /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
     /// slice that never moves).
     handle: *const Arc<OpsInner>,
-    /// Its ops (the snapshot holds a strong reference), for the disabled check without a second hop.
+    /// Its ops (the snapshot holds a strong reference), for the enabled check without a second hop
+    /// (on the typed path also the check that the entry function was made for it, `OpsInner::live`).
     ops: *const OpsInner,
 }
 
@@ -73,11 +71,20 @@ impl Snapshot {
         })
     }
 
+    /// The entry function a site publishes with this snapshot: its direct path's ops' own
+    /// ([`enter_with`]) where it has one, else [`enter_dyn`].
+    pub(crate) fn enter_fn(&self) -> EnterFn {
+        self.direct
+            .as_ref()
+            // SAFETY: the direct path's ops is alive as long as the snapshot.
+            .and_then(|direct| unsafe { (*direct.ops).enter })
+            .unwrap_or(enter_dyn)
+    }
+
     pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
         let direct = match &*entries {
             [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
                 callback: std::ptr::from_ref::<CallbackFn>(&**callback),
-                enter: only.ops.enter.unwrap_or(enter_dyn as EnterFn),
                 handle: std::ptr::from_ref(&only.ops),
                 ops: Arc::as_ptr(&only.ops),
             }),

@@ -110,20 +110,18 @@ pub fn hook_points() -> HookPoints {
 /// program: generic instances and inlined copies each have their own); empty when hook points are not
 /// patched.
 pub(crate) fn states(site: &Site) -> Vec<bool> {
-    match (code(), site::index_of(site)) {
-        (Ok(code), Some(index)) => code.states(index),
-        _ => Vec::new(),
-    }
+    each_point(site, |point| read(point.code) == JMP)
 }
 
 /// Whether each hook point of `site` has the displacement of the hook path proper (see [`states`]).
 pub(crate) fn direct_states(site: &Site) -> Vec<bool> {
+    each_point(site, |point| read_rel32(point.code) == point.hooked)
+}
+
+/// `f` of each hook point of `site`; empty when hook points are not patched.
+fn each_point(site: &Site, f: impl Fn(&Point) -> bool) -> Vec<bool> {
     match (code(), site::index_of(site)) {
-        (Ok(code), Some(index)) => code
-            .points(index)
-            .iter()
-            .map(|point| read_rel32(point.code) == point.hooked)
-            .collect(),
+        (Ok(code), Some(index)) => code.points(index).iter().map(f).collect(),
         _ => Vec::new(),
     }
 }
@@ -272,14 +270,6 @@ impl Code {
     /// The hook points of site `index` (of [`site::all`]).
     fn points(&self, index: usize) -> &[Point] {
         &self.points[self.starts[index]..self.starts[index + 1]]
-    }
-
-    /// Whether each hook point of site `index` jumps to the hook path.
-    fn states(&self, index: usize) -> Vec<bool> {
-        self.points(index)
-            .iter()
-            .map(|point| read(point.code) == JMP)
-            .collect()
     }
 
     /// Makes the hook points of site `index` jump (`on`) or not. Returns whether any was turned on:

@@ -231,29 +231,20 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
                     .collect(),
             )))
         };
-        let direct = if next.is_null() {
-            std::ptr::null_mut()
+        let (direct, enter) = if next.is_null() {
+            (std::ptr::null_mut(), dispatch::enter_dyn as EnterFn)
         } else {
             // SAFETY: `next` is the snapshot just built, ours until published.
-            unsafe { (*next).direct_ptr() }
+            unsafe { ((*next).direct_ptr(), (*next).enter_fn()) }
         };
         // Release: a reader that loads `next` or `direct` (Acquire) sees the snapshot and the ops'
         // flags. Readers may briefly see one pointer of the old snapshot and one of the new: both
         // stay alive until the grace period that follows this publication.
         site.direct.store(direct, Ordering::Release);
         site.dispatch.store(next, Ordering::Release);
-        // Relaxed: the entry function checks inside its read-side section that it is the one
-        // `direct` publishes, so any order of these stores is safe.
-        site.enter.store(
-            if direct.is_null() {
-                dispatch::enter_dyn as EnterFn as *mut ()
-            } else {
-                // SAFETY: `direct` is the direct path of the snapshot just built, ours until
-                // published (and alive until a writer retires it).
-                unsafe { (*direct).enter as *mut () }
-            },
-            Ordering::Relaxed,
-        );
+        // Relaxed: the entry function checks inside its read-side section that it was made for
+        // the direct path it finds, so any order of these stores is safe.
+        site.enter.store(enter as *mut (), Ordering::Relaxed);
         if let Some(code) = code {
             turned_on |= code.set(index, !next.is_null());
         }
