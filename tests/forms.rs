@@ -530,6 +530,187 @@ fn bodies() {
     assert!(log.contains(&"body_loop unwind".to_owned()), "{log:?}");
 }
 
+// ---------- the body closure: drops, temporaries, coercions, wide calls ----------
+
+std::thread_local! {
+    static DROPS: std::cell::RefCell<Vec<&'static str>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Logs its drop to `DROPS`.
+struct Noisy(&'static str);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        DROPS.with(|drops| drops.borrow_mut().push(self.0));
+    }
+}
+
+fn take_drops() -> Vec<&'static str> {
+    DROPS.with(std::cell::RefCell::take)
+}
+
+/// The same function twice, `#[traceable]` and plain, so their behaviour can be compared.
+macro_rules! twins {
+    (fn $traced:ident / $plain:ident $($rest:tt)*) => {
+        #[traceable]
+        fn $traced $($rest)*
+        fn $plain $($rest)*
+    };
+}
+
+twins! {
+    fn closure_drops / closure_drops_plain(
+        first: Noisy,
+        moved: Noisy,
+        _: Noisy,
+        _unused: Noisy,
+        mut last: Noisy,
+    ) -> usize {
+        let _local = Noisy("local");
+        drop(moved);
+        last.0 = "last (mutated)";
+        Noisy("tail temporary").0.len() + first.0.len()
+    }
+}
+
+twins! {
+    fn closure_temporaries / closure_temporaries_plain(lock: std::sync::Mutex<Noisy>) -> usize {
+        // The guard is a temporary of the tail expression that borrows a parameter: it must be
+        // dropped before the parameter, as in a function.
+        lock.lock().unwrap().0.len()
+    }
+}
+
+fn noisy_args() -> (Noisy, Noisy, Noisy, Noisy, Noisy) {
+    (
+        Noisy("first"),
+        Noisy("moved"),
+        Noisy("wild"),
+        Noisy("unused"),
+        Noisy("last"),
+    )
+}
+
+#[test]
+fn body_closure_drops_as_the_function_does() {
+    let (a, b, c, d, e) = noisy_args();
+    assert_eq!(closure_drops_plain(a, b, c, d, e), 19);
+    let plain = take_drops();
+    assert_eq!(
+        plain,
+        [
+            "moved",
+            "tail temporary",
+            "local",
+            "last (mutated)",
+            "unused",
+            "wild",
+            "first"
+        ]
+    );
+    let (a, b, c, d, e) = noisy_args();
+    assert_eq!(closure_drops(a, b, c, d, e), 19);
+    assert_eq!(take_drops(), plain, "unhooked");
+
+    closure_temporaries_plain(std::sync::Mutex::new(Noisy("lock")));
+    let plain = take_drops();
+    closure_temporaries(std::sync::Mutex::new(Noisy("lock")));
+    assert_eq!(take_drops(), plain, "unhooked");
+
+    let probe = Probe::attach("closure_*");
+    let (a, b, c, d, e) = noisy_args();
+    assert_eq!(closure_drops(a, b, c, d, e), 19);
+    assert_eq!(take_drops(), plain_drops_of_closure_drops(), "hooked");
+    closure_temporaries(std::sync::Mutex::new(Noisy("lock")));
+    assert_eq!(take_drops(), ["lock"], "hooked");
+    assert_eq!(probe.entries(), 2);
+    assert_eq!(probe.exits(), 2);
+}
+
+fn plain_drops_of_closure_drops() -> Vec<&'static str> {
+    let (a, b, c, d, e) = noisy_args();
+    closure_drops_plain(a, b, c, d, e);
+    take_drops()
+}
+
+trait Shape: fmt::Debug {}
+impl Shape for u8 {}
+impl Shape for String {}
+
+#[derive(Debug)]
+struct Fields {
+    name: String,
+    hits: u32,
+}
+
+#[traceable]
+impl Fields {
+    /// A borrow of a field returned from `&mut self`, with the body using `self` before.
+    fn name_mut(&mut self) -> &mut String {
+        self.hits += 1;
+        &mut self.name
+    }
+
+    /// Several returns coerced to the return type, and `?` converting its error with `From`.
+    fn coerce(&self, text: &str) -> Result<Box<dyn Shape>, Box<dyn std::error::Error>> {
+        let n: u8 = text.parse()?;
+        if n == 0 {
+            return Ok(Box::new(n));
+        }
+        Ok(Box::new(format!("{}{n}", self.name)))
+    }
+
+    /// A parameter moved out in the body, and one returned.
+    fn consume(self, extra: Vec<u32>) -> (String, Vec<u32>) {
+        let Self { name, hits } = self;
+        let mut extra = extra;
+        extra.push(hits);
+        (name, extra)
+    }
+}
+
+/// More arguments than argument registers, and a return value returned through memory.
+#[traceable]
+#[allow(clippy::too_many_arguments, clippy::many_single_char_names)]
+fn closure_wide(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64, h: [u64; 3]) -> [u64; 10] {
+    [a, b, c, d, e, f, g, h[0], h[1], h[2]]
+}
+
+#[test]
+fn body_closure_checks_as_the_function_does() {
+    for hooked in [false, true] {
+        let probe = hooked.then(|| Probe::attach("Fields::*"));
+        let mut fields = Fields {
+            name: "n".to_owned(),
+            hits: 0,
+        };
+        fields.name_mut().push('!');
+        assert_eq!(fields.name, "n!");
+        assert_eq!(format!("{:?}", fields.coerce("0").unwrap()), "0");
+        assert_eq!(format!("{:?}", fields.coerce("7").unwrap()), "\"n!7\"");
+        assert!(fields.coerce("x").is_err());
+        assert_eq!(fields.consume(vec![9]), ("n!".to_owned(), vec![9, 1]));
+        if let Some(probe) = probe {
+            assert_eq!(probe.entries(), 5);
+            assert!(probe.log().contains(&"Fields::consume return".to_owned()));
+        }
+        let wide = closure_wide(1, 2, 3, 4, 5, 6, 7, [8, 9, 10]);
+        assert_eq!(wide, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+    let probe = Probe::attach("closure_wide");
+    assert_eq!(
+        closure_wide(1, 2, 3, 4, 5, 6, 7, [8, 9, 10]),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    );
+    assert_eq!(
+        probe.log(),
+        [
+            "closure_wide <- [a=1, b=2, c=3, d=4, e=5, f=6, g=7, h=[8, 9, 10]]",
+            "closure_wide return"
+        ]
+    );
+}
+
 // ---------- macro_rules ----------
 
 macro_rules! make_traced {

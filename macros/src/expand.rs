@@ -51,6 +51,7 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
         Item::Fn(mut function) => {
             refuse_nested(&function.attrs)?;
             item_fn::rewrite(
+                &function.attrs,
                 &mut function.sig,
                 &mut function.block,
                 options,

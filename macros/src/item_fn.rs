@@ -1,24 +1,38 @@
-//! The rewrite of one function: a site record, an entry guard, and (where possible) a redirect point.
+//! The rewrite of one function: a site record, a hook point, and (where possible) a redirect point.
 //!
 //! ```text
 //! fn parse(input: &str) -> Ast {
 //!     static __TRACEHOOK_SITE: Site = Site::__new("parse", concat!(module_path!(), "::parse"), ..);
 //!     #[distributed_slice(SITES)] static __TRACEHOOK_SITE_REF: &Site = &__TRACEHOOK_SITE;
-//!     let mut guard: Guard;                      // initialised on the hook path only
-//!     if hook_point!(__TRACEHOOK_SITE) {
-//!         guard = Guard::new();
-//!         if !enter(pin_guard!(guard), &__TRACEHOOK_SITE) {
-//!             let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
-//!             if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
+//!     let body = body::<Ast, _>(move |hook| {
+//!         let _ = (&input,);                     // every parameter captured, last one first
+//!         if let Some(mut guard) = hook.guard() {
+//!             if !enter(guard.as_mut(), &__TRACEHOOK_SITE) {
+//!                 let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
+//!                 if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
+//!             }
 //!         }
-//!     }
-//!     <the original statements, in place>
+//!         <the original statements>
+//!     });
+//!     hook_point!(__TRACEHOOK_SITE, body);       // hooked: `return hooked(body)`, a tail call
+//!     unhooked(body)                             // inlined: the function is its own body
 //! }
 //! ```
 //!
-//! `hook_point!` is one patched instruction (a `jmp` to the block, or a `cmp` when no ops is
-//! attached; see the runtime's `ftrace::patch`), so an unhooked call loads nothing. The guard and
-//! pinned locals have mixed-site hygiene: the function's own code cannot name, move or shadow them.
+//! `hook_point!` is one patched instruction (a `jmp` to the hook path, or a `cmp` when no ops is
+//! attached; see the runtime's `ftrace::patch`), so an unhooked call loads nothing. The hook path
+//! leaves the function by a tail call to `hooked`, which pins the guard in its own frame and runs the
+//! body there, so the traced function itself calls nothing: unhooked, it is the plain function plus
+//! the one instruction, with the same frame (none for a leaf, which keeps its red zone). The body
+//! closure is `FnOnce` with the function's return type, so `return`, `?`, coercions and borrows
+//! returned from `&mut` arguments check as in the function; it captures every parameter by value,
+//! so parameters are dropped after the body's locals and temporaries, last one first, as a
+//! function drops them.
+//!
+//! A `#[track_caller]` function (a closure cannot be one), and one whose return type is `!` or has
+//! `impl Trait` (which the closure's type cannot name on stable), keep their statements in place
+//! behind `if hook_point!(SITE) { <pin a guard in this frame and enter it> }`; the guard and pinned
+//! locals have mixed-site hygiene, so the function's own code cannot name, move or shadow them.
 //!
 //! An `async fn` keeps its signature; its statements move into an `async move` block wrapped by
 //! `instrument`, so hooks see the first poll, every poll, and completion or drop.
@@ -28,7 +42,7 @@ use crate::print::compact;
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Block, FnArg, GenericParam, Pat, ReturnType, Signature, Stmt};
+use syn::{Attribute, Block, FnArg, GenericParam, Pat, ReturnType, Signature, Stmt};
 
 /// What the attribute knows about where the function is.
 #[derive(Clone, Default)]
@@ -88,6 +102,7 @@ pub(crate) fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
 /// Rewrites the function in place. The signature's patterns may be renamed (destructuring parameters
 /// become `__tracehook_argN` and are destructured again at the top of the body).
 pub(crate) fn rewrite(
+    attrs: &[Attribute],
     sig: &mut Signature,
     block: &mut Block,
     options: &Options,
@@ -101,7 +116,14 @@ pub(crate) fn rewrite(
         fn_pointer_type(sig, context)
     };
     let capture_args = !options.skip_args;
-    let params = if capture_args || fn_pointer.is_some() {
+    // The return type of a body that runs in a closure (sync functions, see below); taken before
+    // `params` renames destructuring parameters.
+    let outlined = if is_async {
+        None
+    } else {
+        outlined_return(sig, attrs)
+    };
+    let params = if capture_args || fn_pointer.is_some() || outlined.is_some() {
         params(sig)
     } else {
         Vec::new()
@@ -258,7 +280,6 @@ pub(crate) fn rewrite(
             };
             (ty, call)
         });
-        let guard = Ident::new("__tracehook_guard", Span::mixed_site());
         let pinned = Ident::new("__tracehook_pinned", Span::mixed_site());
         let slow = match redirect {
             None => quote! {
@@ -283,25 +304,67 @@ pub(crate) fn rewrite(
                 }
             },
         };
-        quote! {
-            #site_items
-            #(#items)*
-            // Initialised only on the hook path, so an unhooked call neither writes nor tests it (its
-            // drop flag is a constant there). Pinned where it is: `enter` links it into the thread's
-            // chain of hooked calls, and it unlinks itself when dropped.
-            let mut #guard: #private::Guard;
-            if #private::hook_point!(__TRACEHOOK_SITE) {
-                #guard = #private::Guard::new();
-                let mut #pinned = #private::pin_guard!(#guard);
-                // `enter` takes the common case (one plain ops) and says whether it did.
-                if !#private::enter(#pinned.as_mut(), &__TRACEHOOK_SITE) {
-                    #view_traits
-                    #copy_lets
-                    #slow
+        // `enter` takes the common case (one plain ops) and says whether it did.
+        let enter = quote! {
+            if !#private::enter(#pinned.as_mut(), &__TRACEHOOK_SITE) {
+                #view_traits
+                #copy_lets
+                #slow
+            }
+        };
+        match outlined {
+            Some(output) => {
+                // The body runs in a `move` closure: inlined where the function is not hooked, and
+                // reached by a tail call of `hooked` (which pins the guard) where it is, so the
+                // function itself calls nothing. It captures every parameter by value, in reverse
+                // order, so they are dropped where and in the order a function drops them: after the
+                // body's locals and temporaries, the last one first.
+                let body = Ident::new("__tracehook_body", Span::mixed_site());
+                let hook = Ident::new("__tracehook_hook", Span::mixed_site());
+                let captures = params.iter().rev().map(|p| &p.binding);
+                let capture_all = if params.is_empty() {
+                    TokenStream::new()
+                } else {
+                    quote!(let _ = (#(&#captures,)*);)
+                };
+                quote! {
+                    #site_items
+                    #(#items)*
+                    // rustc's liveness takes a parameter captured by value as dead at the end
+                    // of the closure, where a function drops it: an assignment to a field of a
+                    // parameter that is only dropped afterwards would be reported as never read.
+                    #[allow(unused_assignments)]
+                    let #body = #private::body::<#output, _>(move |#hook| {
+                        #capture_all
+                        if let ::core::option::Option::Some(mut #pinned) = #hook.guard() {
+                            #enter
+                        }
+                        #(#restores)*
+                        #(#rest)*
+                    });
+                    #private::hook_point!(__TRACEHOOK_SITE, #body);
+                    #private::unhooked(#body)
                 }
             }
-            #(#restores)*
-            #(#rest)*
+            None => {
+                let guard = Ident::new("__tracehook_guard", Span::mixed_site());
+                quote! {
+                    #site_items
+                    #(#items)*
+                    // Initialised only on the hook path, so an unhooked call neither writes nor
+                    // tests it (its drop flag is a constant there). Pinned where it is: `enter`
+                    // links it into the thread's chain of hooked calls, and it unlinks itself when
+                    // dropped.
+                    let mut #guard: #private::Guard;
+                    if #private::hook_point!(__TRACEHOOK_SITE) {
+                        #guard = #private::Guard::new();
+                        let mut #pinned = #private::pin_guard!(#guard);
+                        #enter
+                    }
+                    #(#restores)*
+                    #(#rest)*
+                }
+            }
         }
     };
     let new_block: Block = syn::parse2(quote_spanned!(block.brace_token.span.join()=> { #body }))?;
@@ -359,22 +422,41 @@ fn params(sig: &mut Signature) -> Vec<Param> {
     out
 }
 
-/// Whether tokens contain `impl` (an `impl Trait` type) anywhere.
-fn mentions_impl(tokens: &TokenStream) -> bool {
+/// The return type of a sync function whose body can run in a closure (see `rewrite`), or `None` for
+/// one that keeps it inline: `#[track_caller]` (a closure cannot be), a return type with `impl
+/// Trait` (which the closure's type cannot name) or `!` (not a type argument on stable).
+fn outlined_return(sig: &Signature, attrs: &[Attribute]) -> Option<TokenStream> {
+    if attrs
+        .iter()
+        .any(|attr| mentions_ident(&attr.meta.to_token_stream(), "track_caller"))
+    {
+        return None;
+    }
+    match &sig.output {
+        ReturnType::Default => Some(quote!(())),
+        ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)) => None,
+        ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()) => None,
+        ReturnType::Type(_, ty) => Some(ty.to_token_stream()),
+    }
+}
+
+/// Whether tokens mention the identifier `name` anywhere.
+fn mentions_ident(tokens: &TokenStream, name: &str) -> bool {
     tokens.clone().into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => ident == "impl",
-        TokenTree::Group(group) => mentions_impl(&group.stream()),
+        TokenTree::Ident(ident) => ident == name,
+        TokenTree::Group(group) => mentions_ident(&group.stream(), name),
         _ => false,
     })
 }
 
+/// Whether tokens contain `impl` (an `impl Trait` type) anywhere.
+fn mentions_impl(tokens: &TokenStream) -> bool {
+    mentions_ident(tokens, "impl")
+}
+
 /// Whether tokens mention `Self` or `self`.
 fn mentions_self(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => ident == "Self" || ident == "self",
-        TokenTree::Group(group) => mentions_self(&group.stream()),
-        _ => false,
-    })
+    mentions_ident(tokens, "Self") || mentions_ident(tokens, "self")
 }
 
 /// Whether tokens mention the lifetime `'name`.

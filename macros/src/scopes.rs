@@ -51,9 +51,13 @@ pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> Vec<syn::Er
             if method.sig.constness.is_some() && !explicit {
                 continue;
             }
-            if let Err(error) =
-                item_fn::rewrite(&mut method.sig, &mut method.block, &options, &context)
-            {
+            if let Err(error) = item_fn::rewrite(
+                &method.attrs,
+                &mut method.sig,
+                &mut method.block,
+                &options,
+                &context,
+            ) {
                 errors.push(error);
             }
         }
@@ -75,7 +79,8 @@ pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> Vec<syn::
             };
             match &mut method.default {
                 Some(body) if method.sig.constness.is_none() || explicit => {
-                    if let Err(error) = item_fn::rewrite(&mut method.sig, body, &options, &context)
+                    if let Err(error) =
+                        item_fn::rewrite(&method.attrs, &mut method.sig, body, &options, &context)
                     {
                         errors.push(error);
                     }
@@ -109,6 +114,7 @@ pub(crate) fn module(module: &mut ItemMod, options: &Options) -> Vec<syn::Error>
                     continue;
                 }
                 item_fn::rewrite(
+                    &function.attrs,
                     &mut function.sig,
                     &mut function.block,
                     &options,

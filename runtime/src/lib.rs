@@ -32,51 +32,70 @@ pub use init::init;
 #[cfg(not(loom))]
 pub use linkme as __linkme;
 
-/// The hook point of a traced function (see `ftrace::patch`): `true` when the call should take its
-/// hook path. On x86-64 Linux one 5-byte instruction, recorded with `$site` in the `tracehook_jump`
-/// section: a `jmp` or, patched off, a `cmp` that only writes the flags. It first jumps to a block
-/// that checks the site's dispatch pointer (the hook points' state before start-up, and for good
-/// where they are not patched); once patched, a hook point turned on jumps to the block after that
-/// check, because the patcher keeps it off while no ops is attached. Elsewhere: the pointer check.
+/// The hook point of a traced function (see `ftrace::patch`). On x86-64 Linux one 5-byte
+/// instruction, recorded with `$site` in the `tracehook_jump` section: a `jmp` or, patched off, a
+/// `cmp` that only writes the flags. It first jumps to a block that checks the site's dispatch
+/// pointer (the hook points' state before start-up, and for good where they are not patched); once
+/// patched, a hook point turned on jumps to the block after that check, because the patcher keeps it
+/// off while no ops is attached. Elsewhere: the pointer check.
+///
+/// - `hook_point!(SITE)`: `true` when the call should take its hook path.
+/// - `hook_point!(SITE, body)`: returns from the traced function through its hook path when the call
+///   is hooked (`body` is the function's body closure, see `ftrace::hooked`), with the hook path
+///   reached by tail calls only; falls through otherwise.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __hook_point {
+    (@asm $site:path, checked => $checked:block, hooked => $hooked:block) => {
+        // SAFETY: the asm is one instruction, `jmp` to a label block or `cmp $imm32, %eax`: it reads
+        // no memory, writes only the flags, and leaves the stack alone. The record it adds to
+        // `tracehook_jump` is `ftrace::patch::Entry`.
+        unsafe {
+            ::core::arch::asm!(
+                "2:",
+                ".byte 0xe9",
+                ".long {checked} - 3f",
+                "3:",
+                ".pushsection tracehook_jump,\"awR\",@progbits",
+                ".balign 8",
+                ".quad {site}",
+                ".long 2b - .",
+                ".long {hooked} - .",
+                ".popsection",
+                site = sym $site,
+                checked = label $checked,
+                hooked = label $hooked,
+                options(nostack),
+            );
+        }
+    };
     ($site:path) => {{
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         let hooked = {
             // 0: not hooked (the `cmp` ran); 1: check the dispatch pointer; 2: hooked.
             let mut path = 0u8;
-            // SAFETY: the asm is one instruction, `jmp` to a label block or `cmp $imm32, %eax`: it
-            // reads no memory, writes only the flags, and leaves the stack alone. The record it adds
-            // to `tracehook_jump` is `ftrace::patch::Entry`.
-            unsafe {
-                ::core::arch::asm!(
-                    "2:",
-                    ".byte 0xe9",
-                    ".long {checked} - 3f",
-                    "3:",
-                    ".pushsection tracehook_jump,\"awR\",@progbits",
-                    ".balign 8",
-                    ".quad {site}",
-                    ".long 2b - .",
-                    ".long {hooked} - .",
-                    ".popsection",
-                    site = sym $site,
-                    checked = label {
-                        path = 1;
-                    },
-                    hooked = label {
-                        path = 2;
-                    },
-                    options(nostack),
-                );
-            }
+            $crate::__hook_point!(@asm $site, checked => { path = 1; }, hooked => { path = 2; });
             path == 2 || (path == 1 && $site.__is_hooked())
         };
         #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
         let hooked = $site.__is_hooked();
         hooked
     }};
+    ($site:path, $body:ident) => {
+        // Each path ends in its own block, so the unhooked one is the fall-through right after the
+        // point: no jump once it is a `cmp`.
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        $crate::__hook_point!(
+            @asm $site,
+            checked => { return $crate::ftrace::checked(&$site, $body); },
+            hooked => { return $crate::ftrace::hooked($body); }
+        );
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        if $site.__is_hooked() {
+            ::core::hint::cold_path();
+            return $crate::ftrace::hooked($body);
+        }
+    };
 }
 
 /// Pins the guard local of a traced function in place: `Pin<&mut Guard>`. Only for the code

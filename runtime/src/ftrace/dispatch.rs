@@ -210,6 +210,59 @@ impl Drop for Guard {
     }
 }
 
+/// What the body closure of a traced function gets: on the hook path ([`hooked`]) the pinned guard
+/// of the call, which it enters; on the unhooked path ([`unhooked`]) nothing.
+#[doc(hidden)]
+pub struct Hook<'g>(Option<Pin<&'g mut Guard>>);
+
+impl<'g> Hook<'g> {
+    /// The guard to enter, on the hook path.
+    #[inline(always)]
+    #[must_use]
+    pub fn guard(self) -> Option<Pin<&'g mut Guard>> {
+        self.0
+    }
+}
+
+/// Names the return type of a traced function's body closure (`R`, written by the generated code
+/// from the signature) and makes the closure `FnOnce`, as a function body is: its `?`, its
+/// coercions and its borrows returned from `&mut` arguments check as in the function itself.
+#[doc(hidden)]
+#[inline(always)]
+pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
+    body
+}
+
+/// Runs a traced function's body on its hook path, with a guard pinned in this frame: called from
+/// the function's hook point in tail position, so the traced function itself makes no call and
+/// keeps the frame of the plain function (none, for a leaf) when it is not hooked. Never inlined,
+/// for the same reason. Dropping the guard after the body (return or unwind) ends the call.
+#[doc(hidden)]
+#[inline(never)]
+pub fn hooked<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> R {
+    let guard = std::pin::pin!(Guard::new());
+    body(Hook(Some(guard)))
+}
+
+/// Runs a traced function's body from a hook point that is not patched (see `hook_point!`): on its
+/// hook path if the site has an ops, else unhooked. Reached by a tail call, like [`hooked`].
+#[doc(hidden)]
+#[inline(never)]
+pub fn checked<R, F: for<'g> FnOnce(Hook<'g>) -> R>(site: &'static Site, body: F) -> R {
+    if site.__is_hooked() {
+        hooked(body)
+    } else {
+        unhooked(body)
+    }
+}
+
+/// Runs a traced function's body unhooked: inlined, so the function is its own body.
+#[doc(hidden)]
+#[inline(always)]
+pub fn unhooked<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> R {
+    body(Hook(None))
+}
+
 /// The replacement an `IPMODIFY` callback chose for a call ([`enter_slow`] returns it).
 #[doc(hidden)]
 #[derive(Clone, Copy)]

@@ -64,6 +64,30 @@ pub fn borrow(v: &mut Vec<u32>) -> &mut u32 {
     v.last_mut().unwrap_or_else(|| unreachable!())
 }
 
+/// A value with a destructor.
+pub struct Labelled(pub &'static str);
+
+impl Drop for Labelled {
+    fn drop(&mut self) {
+        std::hint::black_box(self.0);
+    }
+}
+
+/// A parameter's field assigned and then only dropped, and a temporary of the tail expression that
+/// borrows a parameter.
+#[traceable]
+#[must_use]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "the point: the lock is dropped here"
+)]
+pub fn drops(mut label: Labelled, lock: std::sync::Mutex<u32>) -> u32 {
+    label.0 = "assigned";
+    *lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Generics.
 #[traceable]
 pub fn generic<'a, T, const N: usize>(items: &'a [T; N], extra: impl Into<T>) -> Vec<T>
