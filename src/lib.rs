@@ -88,9 +88,18 @@
 //! module (every function inside, recursively). `#[notrace]` leaves one out. Options:
 //! `name = "..."` sets the site's name; `skip_args` keeps the arguments from callbacks.
 //!
-//! The body stays in place: `return`, `?`, `Self`, borrows of arguments and `#[track_caller]` keep
-//! working. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in the signature and
-//! destructured again at the top of the body, so callbacks can see the whole value.
+//! The statements of a sync function run in a `move` closure inside the function, inlined when the
+//! call is not hooked and reached by a tail call when it is, so the unhooked function keeps the
+//! plain function's frame. The closure is `FnOnce` with the function's return type: `return`, `?`,
+//! coercions, `Self`, generics and borrows returned from `&mut` arguments work as in the function,
+//! and it takes every parameter by value, last one first, so parameters are dropped where and in
+//! the order the function drops them. `#[track_caller]` functions, and functions returning `!` or
+//! `impl Trait`, keep their statements in place instead (the caller's location is still reported).
+//! A trait method declared `#[track_caller]` passes that on to its implementations implicitly,
+//! which the attribute on an implementation cannot see: repeat `#[track_caller]` on a traced
+//! implementation of such a method. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in
+//! the signature and destructured again at the top of the body, so callbacks can see the whole
+//! value; its bindings are dropped with the body's locals.
 
 #![warn(
     missing_docs,

@@ -497,6 +497,22 @@ fn body_track_caller() -> u32 {
     std::panic::Location::caller().line()
 }
 
+trait Locate {
+    #[track_caller]
+    fn here(&self) -> u32;
+}
+
+struct Here;
+
+/// The trait's `#[track_caller]` repeated on the implementation, as the attribute needs to see it.
+#[traceable]
+impl Locate for Here {
+    #[track_caller]
+    fn here(&self) -> u32 {
+        std::panic::Location::caller().line()
+    }
+}
+
 /// Documented.
 #[traceable]
 #[inline]
@@ -519,6 +535,8 @@ fn bodies() {
     assert_eq!(body_inner_attr(), 3);
     let line = line!() + 1;
     assert_eq!(body_track_caller(), line);
+    let line = line!() + 1;
+    assert_eq!(Here.here(), line);
     assert_eq!(body_attrs(), Some(1));
     let never = std::panic::catch_unwind(|| body_never("boom"));
     assert!(never.is_err());
