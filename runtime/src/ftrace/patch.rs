@@ -25,7 +25,10 @@
 //! safe because a patched hook point is turned on only while its site has an ops, and the hook path
 //! handles a site whose last ops went away meanwhile (it finds no snapshot, as the check would have).
 //! A membarrier separates the displacement's write from the opcode's, so no thread can run the new
-//! `jmp` with the old displacement bytes half replaced.
+//! `jmp` with the old displacement bytes half replaced. Where the hook path starts with one direct
+//! `jmp` (a sync traced function's tail call to `ftrace::hooked`), the displacement points at that
+//! jump's target instead, so a hooked call takes one taken branch there, not two; never past a hook
+//! point, whose instruction must run.
 //!
 //! Correctness needs one direction only: once an ops is attached to a site, its hook points jump
 //! before the change returns. Publication stores the dispatch pointer, then the jumps, then runs
@@ -67,14 +70,51 @@ impl Entry {
         field.wrapping_add_signed(self.code as isize)
     }
 
-    /// The displacement that makes the hook point at `code` jump to the hook path proper.
-    fn hooked_rel32(&self, code: usize) -> [u8; 4] {
+    /// The displacement that makes the hook point at `code` jump to the hook path proper. Where
+    /// that path is one direct `jmp` (the tail call of a traced function's body closure to
+    /// `ftrace::hooked`), the hook point jumps to its target instead, saving a taken branch on every
+    /// hooked call; but never past another hook point (`points`: every hook point's address, sorted),
+    /// whose instruction must run.
+    fn hooked_rel32(&self, code: usize, points: &[usize]) -> [u8; 4] {
         let field = std::ptr::from_ref(&self.hooked) as usize;
-        let target = field.wrapping_add_signed(self.hooked as isize);
-        // The target is in the same function, well within ±2 GiB.
-        #[allow(clippy::cast_possible_truncation, reason = "see above")]
+        let label = field.wrapping_add_signed(self.hooked as isize);
+        let target = match jump_target(label) {
+            Some(target)
+                if points.binary_search(&label).is_err()
+                    && i32::try_from(target.wrapping_sub(code + 5).cast_signed()).is_ok() =>
+            {
+                target
+            }
+            // The label is in the same function, well within ±2 GiB.
+            _ => label,
+        };
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "checked or in range, see above"
+        )]
         let rel32 = target.wrapping_sub(code + 5) as i32;
         rel32.to_le_bytes()
+    }
+}
+
+/// Where the instruction at `address` jumps to, if it is a direct `jmp` (`e9 rel32` or `eb rel8`).
+/// `address` is a hook path's label: the first byte of an instruction in the traced function's text.
+fn jump_target(address: usize) -> Option<usize> {
+    // SAFETY: see above: the byte is readable text.
+    let opcode = unsafe { std::ptr::read_volatile(address as *const u8) };
+    match opcode {
+        0xe9 => {
+            // SAFETY: the opcode says these four bytes are the rest of the same instruction.
+            let rel = unsafe { std::ptr::read_volatile((address + 1) as *const [u8; 4]) };
+            let rel = i32::from_le_bytes(rel) as isize;
+            Some((address + 5).wrapping_add_signed(rel))
+        }
+        0xeb => {
+            // SAFETY: the opcode says this byte is the rest of the same instruction.
+            let rel = unsafe { std::ptr::read_volatile((address + 1) as *const i8) };
+            Some((address + 2).wrapping_add_signed(isize::from(rel)))
+        }
+        _ => None,
     }
 }
 
@@ -186,6 +226,8 @@ impl Code {
             return Err("membarrier(PRIVATE_EXPEDITED_SYNC_CORE) is unavailable".to_owned());
         }
         let sites = site::all();
+        let mut codes: Vec<usize> = entries().iter().map(Entry::code).collect();
+        codes.sort_unstable();
         let mut pairs: Vec<(usize, Point)> = Vec::with_capacity(entries().len());
         for entry in entries() {
             let index = site::index_of(entry.site)
@@ -198,7 +240,7 @@ impl Code {
                     entry.site
                 ));
             }
-            let hooked = entry.hooked_rel32(code);
+            let hooked = entry.hooked_rel32(code, &codes);
             pairs.push((index, Point { code, hooked }));
         }
         pairs.sort_unstable();
@@ -429,5 +471,33 @@ fn entries() -> &'static [Entry] {
         let stop = (&raw const STOP).cast::<Entry>();
         let len = (stop as usize - start as usize) / std::mem::size_of::<Entry>();
         std::slice::from_raw_parts(start, len)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::jump_target;
+
+    #[test]
+    fn jump_targets_are_decoded() {
+        let near = [0xe9_u8, 0x10, 0, 0, 0];
+        let address = near.as_ptr() as usize;
+        assert_eq!(jump_target(address), Some(address + 5 + 0x10));
+        let back = [0xe9_u8, 0xfb, 0xff, 0xff, 0xff];
+        let address = back.as_ptr() as usize;
+        assert_eq!(jump_target(address), Some(address), "rel32 -5: to itself");
+        let short = [0xeb_u8, 0xfe];
+        let address = short.as_ptr() as usize;
+        assert_eq!(jump_target(address), Some(address), "rel8 -2: to itself");
+        let short = [0xeb_u8, 0x7f];
+        let address = short.as_ptr() as usize;
+        assert_eq!(jump_target(address), Some(address + 2 + 0x7f));
+        for other in [
+            [0x3d_u8, 0, 0, 0, 0],
+            [0x48, 0x89, 0xf8, 0x90, 0x90],
+            [0xff, 0x25, 0, 0, 0],
+        ] {
+            assert_eq!(jump_target(other.as_ptr() as usize), None, "{other:02x?}");
+        }
     }
 }
