@@ -19,7 +19,7 @@
 //! }
 //! ```
 //!
-//! `hook_point!` is one patched instruction (a `jmp` to the hook path, or a `cmp` when no ops is
+//! `hook_point!` is one patched instruction (a `jmp` to the hook path, or a `mov` to a clobbered register when no ops is
 //! attached; see the runtime's `ftrace::patch`), so an unhooked call loads nothing. The hook path
 //! leaves the function by a tail call to `hooked`, which pins the guard in its own frame and runs the
 //! body there, so the traced function itself calls nothing: unhooked, it is the plain function plus

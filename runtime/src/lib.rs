@@ -34,7 +34,7 @@ pub use linkme as __linkme;
 
 /// The hook point of a traced function (see `ftrace::patch`). On x86-64 Linux one 5-byte
 /// instruction, recorded with `$site` in the `tracehook_jump` section: a `jmp` or, patched off, a
-/// `cmp` that only writes the flags. It first jumps to a block that checks the site's dispatch
+/// `mov $imm32, %eax` into a clobbered register. It first jumps to a block that checks the site's dispatch
 /// pointer (the hook points' state before start-up, and for good where they are not patched); once
 /// patched, a hook point turned on jumps to the block after that check, because the patcher keeps it
 /// off while no ops is attached. Elsewhere: the pointer check.
@@ -47,8 +47,8 @@ pub use linkme as __linkme;
 #[macro_export]
 macro_rules! __hook_point {
     (@asm $site:path, checked => $checked:block, hooked => $hooked:block) => {
-        // SAFETY: the asm is one instruction, `jmp` to a label block or `cmp $imm32, %eax`: it reads
-        // no memory, writes only the flags, and leaves the stack alone. The record it adds to
+        // SAFETY: the asm is one instruction, `jmp` to a label block or `mov $imm32, %eax`: it reads
+        // no memory, writes only `eax` (declared clobbered), and leaves the stack alone. The record it adds to
         // `tracehook_jump` is `ftrace::patch::Entry`.
         unsafe {
             ::core::arch::asm!(
@@ -65,6 +65,7 @@ macro_rules! __hook_point {
                 site = sym $site,
                 checked = label $checked,
                 hooked = label $hooked,
+                out("eax") _,
                 options(nostack),
             );
         }
@@ -72,7 +73,7 @@ macro_rules! __hook_point {
     ($site:path) => {{
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         let hooked = {
-            // 0: not hooked (the `cmp` ran); 1: check the dispatch pointer; 2: hooked.
+            // 0: not hooked (the `mov` ran); 1: check the dispatch pointer; 2: hooked.
             let mut path = 0u8;
             $crate::__hook_point!(@asm $site, checked => { path = 1; }, hooked => { path = 2; });
             path == 2 || (path == 1 && $site.__is_hooked())
@@ -83,7 +84,7 @@ macro_rules! __hook_point {
     }};
     ($site:path, $body:ident) => {
         // Each path ends in its own block, so the unhooked one is the fall-through right after the
-        // point: no jump once it is a `cmp`.
+        // point: no jump once it is a `mov`.
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         $crate::__hook_point!(
             @asm $site,

@@ -11,14 +11,15 @@
 //!     .pushsection tracehook_jump        { &SITE, 2b - ., hooked - . }
 //! ```
 //!
-//! Only the opcode byte switches a hook point: `0xe9` is `jmp rel32`; `0x3d` turns the same five
-//! bytes into `cmp $imm32, %eax`, which only writes the flags (the asm declares them clobbered). So a
+//! Only the opcode byte switches a hook point: `0xe9` is `jmp rel32`; `0xb8` turns the same five
+//! bytes into `mov $imm32, %eax`, which reads nothing and only writes `eax` (the asm declares it
+//! clobbered): unlike a `cmp` or `test`, it does not wait for whatever the caller left in `eax`. So a
 //! site is switched by one single-byte store, which no other thread can see half done: a thread runs
 //! either the old whole instruction or the new one. This is the last step of the kernel's
 //! `text_poke_bp` (a single-byte write of the first opcode byte) without the `int3` steps, which exist
 //! to change the other bytes.
 //!
-//! The displacement is written once, while the hook point is a `cmp` (whose immediate is never used,
+//! The displacement is written once, while the hook point is a `mov` (whose immediate is never used,
 //! so no mix of old and new bytes can matter), before the hook point is first turned on: it then
 //! jumps past the dispatch-pointer check, straight to the hook path (`hooked`). Until then, and for
 //! good where hook points are not patched, it jumps to the check (`checked`). Skipping the check is
@@ -129,7 +130,7 @@ struct Point {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HookPoints {
-    /// By patching: a call to a traced function without ops runs one `cmp` instruction and no load.
+    /// By patching: a call to a traced function without ops runs one `mov` to a clobbered register and no load.
     Patched,
     /// Not patched, for the reason given: every traced call jumps to its hook path, which loads the
     /// site's dispatch pointer to find out whether an ops is attached.
@@ -205,7 +206,7 @@ fn read_rel32(point: usize) -> [u8; 4] {
 }
 
 const JMP: u8 = 0xe9;
-const CMP: u8 = 0x3d;
+const OFF: u8 = 0xb8;
 
 impl Code {
     fn new() -> Result<Self, String> {
@@ -234,7 +235,7 @@ impl Code {
                 .ok_or_else(|| format!("a hook point of `{}` has no site record", entry.site))?;
             let code = entry.code();
             let opcode = read(code);
-            if opcode != JMP && opcode != CMP {
+            if opcode != JMP && opcode != OFF {
                 return Err(format!(
                     "the hook point of `{}` at {code:#x} holds {opcode:#04x}, not a hook point",
                     entry.site
@@ -298,7 +299,7 @@ impl Code {
             return Ok(());
         };
         let original = read(point);
-        let flipped = if original == JMP { CMP } else { JMP };
+        let flipped = if original == JMP { OFF } else { JMP };
         for byte in [flipped, original] {
             self.write(point, &[byte])?;
             if read(point) != byte {
@@ -320,7 +321,7 @@ impl Code {
         if on && self.retarget(index) {
             self.sync();
         }
-        let byte = if on { JMP } else { CMP };
+        let byte = if on { JMP } else { OFF };
         let mut turned_on = false;
         for &Point { code, .. } in self.points(index) {
             if read(code) == byte {
@@ -336,13 +337,13 @@ impl Code {
         turned_on
     }
 
-    /// Points the hook points of site `index` that are off (`cmp`) at the hook path proper, if they do
+    /// Points the hook points of site `index` that are off (`mov`) at the hook path proper, if they do
     /// not point there yet; returns whether any changed (they must not be turned on before a
     /// [`Code::sync`]). A hook point still jumping keeps its displacement: it jumps to the check.
     fn retarget(&self, index: usize) -> bool {
         let mut changed = false;
         for point in self.points(index) {
-            if read(point.code) != CMP || read_rel32(point.code) == point.hooked {
+            if read(point.code) != OFF || read_rel32(point.code) == point.hooked {
                 continue;
             }
             match self.write(point.code + 1, &point.hooked) {
@@ -405,7 +406,7 @@ impl Code {
                     }
                 } else {
                     // SAFETY: the pages are writable now. A displacement is written only behind a
-                    // `cmp` opcode, which never uses it, and made visible by a membarrier before
+                    // `mov` opcode, which only moves it into a clobbered register, and made visible by a membarrier before
                     // the opcode changes.
                     unsafe {
                         std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len());
@@ -493,7 +494,7 @@ mod tests {
         let address = short.as_ptr() as usize;
         assert_eq!(jump_target(address), Some(address + 2 + 0x7f));
         for other in [
-            [0x3d_u8, 0, 0, 0, 0],
+            [0xb8_u8, 0, 0, 0, 0],
             [0x48, 0x89, 0xf8, 0x90, 0x90],
             [0xff, 0x25, 0, 0, 0],
         ] {
