@@ -327,13 +327,22 @@ pub(crate) fn rewrite(
                 } else {
                     quote!(let _ = (#(&#captures,)*);)
                 };
+                // rustc's liveness takes a parameter captured by value as dead at the end of the
+                // closure, where a function drops it: an assignment to (a field of) a parameter
+                // that is only dropped afterwards would be reported as never read. Only bodies
+                // that assign to a parameter lose the lint (it cannot be allowed for parameters
+                // alone).
+                let names: Vec<String> = params.iter().map(|p| p.binding.to_string()).collect();
+                let rest_tokens = quote!(#(#rest)*);
+                let allow = if assigns_to(&rest_tokens, &names) {
+                    quote!(#[allow(unused_assignments)])
+                } else {
+                    TokenStream::new()
+                };
                 quote! {
                     #site_items
                     #(#items)*
-                    // rustc's liveness takes a parameter captured by value as dead at the end
-                    // of the closure, where a function drops it: an assignment to a field of a
-                    // parameter that is only dropped afterwards would be reported as never read.
-                    #[allow(unused_assignments)]
+                    #allow
                     let #body = #private::body::<#output, _>(move |#hook| {
                         #capture_all
                         if let ::core::option::Option::Some(mut #pinned) = #hook.guard() {
@@ -440,6 +449,81 @@ fn outlined_return(sig: &Signature, attrs: &[Attribute]) -> Option<TokenStream> 
     }
 }
 
+/// Whether tokens assign to a place rooted at one of `names` (`x = ..`, `x.f[i] += ..`), at any
+/// depth. Syntactic and conservative: a shadowing local of the same name counts too.
+fn assigns_to(tokens: &TokenStream, names: &[String]) -> bool {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    for (index, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(group) => {
+                if assigns_to(&group.stream(), names) {
+                    return true;
+                }
+            }
+            TokenTree::Ident(ident) => {
+                // Not a field of something else, and not a write through a dereference.
+                let projected_or_deref = index > 0
+                    && matches!(&trees[index - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == '*');
+                if !projected_or_deref && names.iter().any(|name| ident == name) {
+                    let mut next = index + 1;
+                    // Field, tuple-field and index projections.
+                    loop {
+                        match (trees.get(next), trees.get(next + 1)) {
+                            (
+                                Some(TokenTree::Punct(dot)),
+                                Some(TokenTree::Ident(_) | TokenTree::Literal(_)),
+                            ) if dot.as_char() == '.' => {
+                                next += 2;
+                            }
+                            (Some(TokenTree::Group(group)), _)
+                                if group.delimiter() == proc_macro2::Delimiter::Bracket =>
+                            {
+                                next += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    if is_assignment(&trees[next.min(trees.len())..]) {
+                        return true;
+                    }
+                }
+            }
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        }
+    }
+    false
+}
+
+/// Whether tokens start with `=` or a compound assignment (`+=`, `<<=`, ..), not `==` or `=>`.
+fn is_assignment(trees: &[TokenTree]) -> bool {
+    let puncts: Vec<&proc_macro2::Punct> = trees
+        .iter()
+        .take(3)
+        .map_while(|tree| match tree {
+            TokenTree::Punct(punct) => Some(punct),
+            _ => None,
+        })
+        .collect();
+    let alone_eq = |punct: &proc_macro2::Punct| {
+        punct.as_char() == '=' && punct.spacing() == proc_macro2::Spacing::Alone
+    };
+    match puncts.as_slice() {
+        [first, ..] if alone_eq(first) => true,
+        [op, eq, ..]
+            if "+-*/%^&|".contains(op.as_char()) && op.spacing() == proc_macro2::Spacing::Joint =>
+        {
+            alone_eq(eq)
+        }
+        [a, b, eq]
+            if (a.as_char() == '<' && b.as_char() == '<')
+                || (a.as_char() == '>' && b.as_char() == '>') =>
+        {
+            alone_eq(eq)
+        }
+        _ => false,
+    }
+}
+
 /// Whether tokens mention the identifier `name` anywhere.
 fn mentions_ident(tokens: &TokenStream, name: &str) -> bool {
     tokens.clone().into_iter().any(|tree| match tree {
@@ -518,4 +602,43 @@ fn fn_pointer_type(sig: &Signature, context: &Context) -> Option<TokenStream> {
     let unsafety = &sig.unsafety;
     let abi = &sig.abi;
     Some(quote!(#binder #unsafety #abi fn(#(#inputs),*) #output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assigns_to;
+    use quote::quote;
+
+    #[test]
+    fn assignments_to_parameters_are_found() {
+        let names = ["x".to_owned(), "self".to_owned()];
+        for body in [
+            quote!(x = 1;),
+            quote!(x.0 = "a";),
+            quote!(x.field[3].inner += 2;),
+            quote!(x <<= 1;),
+            quote!(if a {
+                self.n -= 1
+            }),
+            quote!(call(|| {
+                x |= 4;
+            })),
+        ] {
+            assert!(assigns_to(&body, &names), "{body}");
+        }
+        for body in [
+            quote!(x == 1),
+            quote!(x <= 1),
+            quote!(x >= 1 && x != 2),
+            quote!(match x {
+                y => y,
+            }),
+            quote!(other.x = 1;),
+            quote!(*x = 1;),
+            quote!(y = x;),
+            quote!(let z = x + 1;),
+        ] {
+            assert!(!assigns_to(&body, &names), "{body}");
+        }
+    }
 }
