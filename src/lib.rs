@@ -93,11 +93,11 @@
 //! plain function's frame. The closure is `FnOnce` with the function's return type: `return`, `?`,
 //! coercions, `Self`, generics and borrows returned from `&mut` arguments work as in the function,
 //! and it takes every parameter by value, last one first, so parameters are dropped where and in
-//! the order the function drops them. `#[track_caller]` functions, and functions returning `!` or
-//! `impl Trait`, keep their statements in place instead (the caller's location is still reported).
-//! A trait method declared `#[track_caller]` passes that on to its implementations implicitly,
-//! which the attribute on an implementation cannot see: repeat `#[track_caller]` on a traced
-//! implementation of such a method. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in
+//! the order the function drops them. `#[track_caller]` functions, methods of a traced trait impl
+//! block (the trait may declare them `#[track_caller]`, which passes on to implementations), and
+//! functions returning `!` or `impl Trait`, keep their statements in place instead (the caller's
+//! location is still reported). `#[traceable]` on a single method of a trait impl cannot see the
+//! trait: repeat `#[track_caller]` there if the trait declares it. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in
 //! the signature and destructured again at the top of the body, so callbacks can see the whole
 //! value; its bindings are dropped with the body's locals.
 

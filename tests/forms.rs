@@ -504,9 +504,21 @@ trait Locate {
 
 struct Here;
 
-/// The trait's `#[track_caller]` repeated on the implementation, as the attribute needs to see it.
+/// On a trait impl block, methods keep their statements in place: the trait's `#[track_caller]`
+/// still applies.
 #[traceable]
 impl Locate for Here {
+    fn here(&self) -> u32 {
+        std::panic::Location::caller().line()
+    }
+}
+
+struct There;
+
+impl Locate for There {
+    /// On one method of a trait impl, the attribute cannot see the trait: `#[track_caller]` is
+    /// repeated.
+    #[traceable]
     #[track_caller]
     fn here(&self) -> u32 {
         std::panic::Location::caller().line()
@@ -537,6 +549,8 @@ fn bodies() {
     assert_eq!(body_track_caller(), line);
     let line = line!() + 1;
     assert_eq!(Here.here(), line);
+    let line = line!() + 1;
+    assert_eq!(There.here(), line);
     assert_eq!(body_attrs(), Some(1));
     let never = std::panic::catch_unwind(|| body_never("boom"));
     assert!(never.is_err());

@@ -29,8 +29,9 @@
 //! so parameters are dropped after the body's locals and temporaries, last one first, as a
 //! function drops them.
 //!
-//! A `#[track_caller]` function (a closure cannot be one), and one whose return type is `!` or has
-//! `impl Trait` (which the closure's type cannot name on stable), keep their statements in place
+//! A `#[track_caller]` function (a closure cannot be one), a method of a trait impl block (the trait
+//! may declare it `#[track_caller]`), and one whose return type is `!` or has `impl Trait` (which
+//! the closure's type cannot name on stable), keep their statements in place
 //! behind `if hook_point!(SITE) { <pin a guard in this frame and enter it> }`; the guard and pinned
 //! locals have mixed-site hygiene, so the function's own code cannot name, move or shadow them.
 //!
@@ -52,6 +53,9 @@ pub(crate) struct Context {
     /// `Self` is one concrete type without lifetimes or generics (a non-generic impl), so a
     /// function-pointer type mentioning it is `'static` and the site can be redirected.
     pub(crate) concrete_self: bool,
+    /// A method of a trait implementation: it is `#[track_caller]` if the trait declares it so,
+    /// which the attribute cannot see.
+    pub(crate) trait_impl: bool,
 }
 
 const CAP_ASYNC: u8 = 1 << 0;
@@ -121,7 +125,7 @@ pub(crate) fn rewrite(
     let outlined = if is_async {
         None
     } else {
-        outlined_return(sig, attrs)
+        outlined_return(sig, attrs, context)
     };
     let params = if capture_args || fn_pointer.is_some() || outlined.is_some() {
         params(sig)
@@ -432,12 +436,14 @@ fn params(sig: &mut Signature) -> Vec<Param> {
 }
 
 /// The return type of a sync function whose body can run in a closure (see `rewrite`), or `None` for
-/// one that keeps it inline: `#[track_caller]` (a closure cannot be), a return type with `impl
-/// Trait` (which the closure's type cannot name) or `!` (not a type argument on stable).
-fn outlined_return(sig: &Signature, attrs: &[Attribute]) -> Option<TokenStream> {
-    if attrs
-        .iter()
-        .any(|attr| mentions_ident(&attr.meta.to_token_stream(), "track_caller"))
+/// one that keeps it inline: `#[track_caller]` (a closure cannot be), a method of a trait impl block
+/// (the trait may declare it `#[track_caller]`), a return type with `impl Trait` (which the
+/// closure's type cannot name) or `!` (not a type argument on stable).
+fn outlined_return(sig: &Signature, attrs: &[Attribute], context: &Context) -> Option<TokenStream> {
+    if context.trait_impl
+        || attrs
+            .iter()
+            .any(|attr| mentions_ident(&attr.meta.to_token_stream(), "track_caller"))
     {
         return None;
     }

@@ -41,6 +41,7 @@ pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> Vec<syn::Er
     let context = Context {
         type_name: Some(type_name(&block.self_ty)),
         concrete_self: block.generics.params.is_empty() && is_static_type(&block.self_ty),
+        trait_impl: block.trait_.is_some(),
     };
     let mut errors = Vec::new();
     for item in &mut block.items {
@@ -70,6 +71,7 @@ pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> Vec<syn::
     let context = Context {
         type_name: Some(block.ident.to_string()),
         concrete_self: false,
+        trait_impl: false,
     };
     let mut errors = Vec::new();
     for item in &mut block.items {
