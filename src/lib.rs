@@ -97,9 +97,9 @@
 //! block (the trait may declare them `#[track_caller]`, which passes on to implementations), and
 //! functions returning `!` or `impl Trait`, keep their statements in place instead (the caller's
 //! location is still reported). `#[traceable]` on a single method of a trait impl cannot see the
-//! trait: repeat `#[track_caller]` there if the trait declares it. A destructuring parameter (`(a, b): (i32, i32)`) is renamed in
-//! the signature and destructured again at the top of the body, so callbacks can see the whole
-//! value; its bindings are dropped with the body's locals.
+//! trait: repeat `#[track_caller]` there if the trait declares it. A destructuring parameter
+//! (`(a, b): (i32, i32)`) is renamed in the signature and destructured again at the top of the
+//! body, so callbacks can see the whole value; its bindings are dropped with the body's locals.
 
 #![warn(
     missing_docs,

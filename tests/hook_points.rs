@@ -1,8 +1,9 @@
 //! Hook points: the one instruction at the top of each traced function that is patched between a jump
 //! to the hook path and a `mov` to a clobbered register (see `ftrace::hook_points`). Checks that they
 //! follow the ops attached to their site (every copy of the function: generic instances, inlined
-//! copies, async fns), that calls are counted exactly in every state, and that with patching refused (`TRACEHOOK_NO_PATCH=1`,
-//! checked in a child process) the hook path's pointer check alone gives the same results.
+//! copies, async fns), that calls are counted exactly in every state, and that with patching refused
+//! (`TRACEHOOK_NO_PATCH=1`, checked in a child process) the hook path's pointer check alone gives the
+//! same results.
 
 use std::hint::black_box;
 use std::process::Command;

@@ -19,9 +19,9 @@
 //! }
 //! ```
 //!
-//! `hook_point!` is one patched instruction (a `jmp` to the hook path, or a `mov` to a clobbered register when no ops is
-//! attached; see the runtime's `ftrace::patch`), so an unhooked call loads nothing. The hook path
-//! leaves the function by a tail call to `hooked`, which pins the guard in its own frame and runs the
+//! `hook_point!` is one patched instruction (a `jmp` to the hook path, or a `mov` to a clobbered
+//! register when no ops is attached; see the runtime's `ftrace::patch`), so an unhooked call loads
+//! nothing. The hook path leaves the function by a tail call to `hooked`, which pins the guard in its own frame and runs the
 //! body there, so the traced function itself calls nothing: unhooked, it is the plain function plus
 //! the one instruction, with the same frame (none for a leaf, which keeps its red zone). The body
 //! closure is `FnOnce` with the function's return type, so `return`, `?`, coercions and borrows
@@ -469,7 +469,7 @@ fn assigns_to(tokens: &TokenStream, names: &[String]) -> bool {
             TokenTree::Ident(ident) => {
                 // Not a field of something else, and not a write through a dereference.
                 let projected_or_deref = index > 0
-                    && matches!(&trees[index - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == '*');
+                    && matches!(&trees[index - 1], TokenTree::Punct(p) if ".*".contains(p.as_char()));
                 if !projected_or_deref && names.iter().any(|name| ident == name) {
                     let mut next = index + 1;
                     // Field, tuple-field and index projections.
@@ -489,7 +489,7 @@ fn assigns_to(tokens: &TokenStream, names: &[String]) -> bool {
                             _ => break,
                         }
                     }
-                    if is_assignment(&trees[next.min(trees.len())..]) {
+                    if is_assignment(&trees[next..]) {
                         return true;
                     }
                 }

@@ -34,10 +34,10 @@ pub use linkme as __linkme;
 
 /// The hook point of a traced function (see `ftrace::patch`). On x86-64 Linux one 5-byte
 /// instruction, recorded with `$site` in the `tracehook_jump` section: a `jmp` or, patched off, a
-/// `mov $imm32, %eax` into a clobbered register. It first jumps to a block that checks the site's dispatch
-/// pointer (the hook points' state before start-up, and for good where they are not patched); once
-/// patched, a hook point turned on jumps to the block after that check, because the patcher keeps it
-/// off while no ops is attached. Elsewhere: the pointer check.
+/// `mov $imm32, %eax` into a clobbered register. It first jumps to a block that checks the site's
+/// dispatch pointer (the hook points' state before start-up, and for good where they are not
+/// patched); once patched, a hook point turned on jumps to the block after that check, because the
+/// patcher keeps it off while no ops is attached. Elsewhere: the pointer check.
 ///
 /// - `hook_point!(SITE)`: `true` when the call should take its hook path.
 /// - `hook_point!(SITE, body)`: returns from the traced function through its hook path when the call
@@ -48,8 +48,8 @@ pub use linkme as __linkme;
 macro_rules! __hook_point {
     (@asm $site:path, checked => $checked:block, hooked => $hooked:block) => {
         // SAFETY: the asm is one instruction, `jmp` to a label block or `mov $imm32, %eax`: it reads
-        // no memory, writes only `eax` (declared clobbered), and leaves the stack alone. The record it adds to
-        // `tracehook_jump` is `ftrace::patch::Entry`.
+        // no memory, writes only `eax` (declared clobbered), and leaves the stack alone. The record
+        // it adds to `tracehook_jump` is `ftrace::patch::Entry`.
         unsafe {
             ::core::arch::asm!(
                 "2:",

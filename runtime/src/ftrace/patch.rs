@@ -130,7 +130,8 @@ struct Point {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HookPoints {
-    /// By patching: a call to a traced function without ops runs one `mov` to a clobbered register and no load.
+    /// By patching: a call to a traced function without ops runs one `mov` to a clobbered register
+    /// and no load.
     Patched,
     /// Not patched, for the reason given: every traced call jumps to its hook path, which loads the
     /// site's dispatch pointer to find out whether an ops is attached.
@@ -406,8 +407,8 @@ impl Code {
                     }
                 } else {
                     // SAFETY: the pages are writable now. A displacement is written only behind a
-                    // `mov` opcode, which only moves it into a clobbered register, and made visible by a membarrier before
-                    // the opcode changes.
+                    // `mov` opcode, which only moves it into a clobbered register, and made visible
+                    // by a membarrier before the opcode changes.
                     unsafe {
                         std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len());
                     }
