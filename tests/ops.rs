@@ -343,12 +343,22 @@ fn a_panicking_callback_is_caught_and_its_ops_unregistered() {
             .iter()
             .all(|f| f.site.name() != "panicky_target")
     );
-    // It can be registered again; the error is cleared.
+    // It can be registered again; the error is cleared. The site has been called before, so this
+    // call takes the common (direct) path, which leaves a panic to the general one.
     ops.register().unwrap();
     assert_eq!(ops.error(), None);
-    panicky_target(1);
+    assert_eq!(panicky_target(1), 2);
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     assert!(ops.error().is_some());
+    assert!(!ops.is_registered());
+    assert!(
+        ftrace::enabled_functions()
+            .iter()
+            .all(|f| f.site.name() != "panicky_target"),
+        "removed by the call that caught the panic"
+    );
+    assert_eq!(panicky_target(2), 4);
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "never called again");
 }
 
 // ---------- callbacks that call back into the API ----------

@@ -31,8 +31,9 @@ pub(crate) const UNTOUCHED: *mut Snapshot = std::ptr::NonNull::<Snapshot>::dangl
 pub struct Site {
     /// Null when no ops is attached; else the current immutable snapshot of attached ops.
     pub(crate) dispatch: AtomicPtr<Snapshot>,
-    /// The direct path of the snapshot in `dispatch` (points into it), or null when it has none:
-    /// published with it, so the common hooked call finds what to call with one load and one test.
+    /// The direct path of the snapshot in `dispatch` (points into it), or
+    /// `ftrace::dispatch::NO_DIRECT` when it has none: published with it, so the common hooked call
+    /// finds what to call, and whether it may, with one load and one compare.
     pub(crate) direct: AtomicPtr<Direct>,
     /// The entry function of `direct` (`ftrace::dispatch::EnterFn`): the one the hook path calls.
     pub(crate) enter: AtomicPtr<()>,
@@ -59,7 +60,7 @@ impl Site {
     ) -> Self {
         Self {
             dispatch: AtomicPtr::new(UNTOUCHED),
-            direct: AtomicPtr::new(std::ptr::null_mut()),
+            direct: AtomicPtr::new((&raw const crate::ftrace::dispatch::NO_DIRECT).cast_mut()),
             enter: AtomicPtr::new(crate::ftrace::dispatch::enter_dyn as EnterFn as *mut ()),
             position: AtomicU32::new(0),
             name,

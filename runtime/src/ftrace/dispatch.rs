@@ -34,7 +34,7 @@ use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 /// The immutable set of ops attached to one site, published through `Site::dispatch`.
@@ -47,28 +47,53 @@ pub(crate) struct Snapshot {
 
 /// What the direct path needs, resolved when the snapshot is built: no lookups on the hot path.
 pub(crate) struct Direct {
+    /// Its ops' `live` word: 0 once disabled, else its entry function's address (1 without one):
+    /// the enabled check, and on the typed path the check that the entry function was made for
+    /// it, in one compare ([`OpsInner::live`]). [`NO_DIRECT`]'s is 0.
+    live: *const AtomicUsize,
     /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
     callback: *const CallbackFn,
     /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
     /// slice that never moves).
     handle: *const Arc<OpsInner>,
-    /// Its ops (the snapshot holds a strong reference), for the enabled check without a second hop
-    /// (on the typed path also the check that the entry function was made for it, `OpsInner::live`).
+    /// Its ops (the snapshot holds a strong reference).
     ops: *const OpsInner,
 }
+
+/// The direct path of a site that has none (no ops, or several, or one that wants more than its
+/// entry callback): its `live` word is 0, which turns every entry function away without a test
+/// of its own, and nothing else of it is ever read.
+pub(crate) static NO_DIRECT: Direct = Direct {
+    live: &raw const NO_DIRECT_LIVE,
+    callback: std::ptr::null::<fn(&Call<'_>)>() as *const CallbackFn,
+    handle: std::ptr::null(),
+    ops: std::ptr::null(),
+};
+
+static NO_DIRECT_LIVE: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: `Direct` points into the snapshot's own entries and their ops (`Send + Sync`), which live as
 // long as the snapshot and are never written through these pointers.
 unsafe impl Send for Snapshot {}
 // SAFETY: as above.
 unsafe impl Sync for Snapshot {}
+// SAFETY: as above; `NO_DIRECT` points to a static atomic and to nothing else.
+unsafe impl Sync for Direct {}
+
+impl Direct {
+    /// Its ops' `live` word ([`OpsInner::live`]); 0 for [`NO_DIRECT`].
+    #[inline(always)]
+    fn live(&self) -> usize {
+        // SAFETY: an ops' word lives as long as the snapshot that points to it; `NO_DIRECT`'s is
+        // static. Relaxed: as in `OpsInner::live`.
+        unsafe { (*self.live).load(Ordering::Relaxed) }
+    }
+}
 
 impl Snapshot {
-    /// Its direct path, as a site publishes it next to the snapshot (null: none).
+    /// Its direct path, as a site publishes it next to the snapshot ([`NO_DIRECT`]: none).
     pub(crate) fn direct_ptr(&self) -> *mut Direct {
-        self.direct.as_ref().map_or(std::ptr::null_mut(), |direct| {
-            std::ptr::from_ref(direct).cast_mut()
-        })
+        std::ptr::from_ref(self.direct.as_ref().unwrap_or(&NO_DIRECT)).cast_mut()
     }
 
     /// The entry function a site publishes with this snapshot: its direct path's ops' own
@@ -84,6 +109,7 @@ impl Snapshot {
     pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
         let direct = match &*entries {
             [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
+                live: only.ops.live_word(),
                 callback: std::ptr::from_ref::<CallbackFn>(&**callback),
                 handle: std::ptr::from_ref(&only.ops),
                 ops: Arc::as_ptr(&only.ops),
@@ -200,11 +226,10 @@ impl Default for Guard {
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
-        // One test on the common path: hooked, nothing owed. 0 is a guard whose `enter` and
-        // `enter_slow` never finished (only an unwinding runtime bug could leave one).
+        // One compare on the common path: hooked, nothing owed. `exit` takes the rest.
         if self.state.get() == 1 {
             thread::current().ftrace.current.set(self.node().prev);
-        } else if self.state.get() != 0 {
+        } else {
             exit(self);
         }
     }
@@ -358,47 +383,39 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
     me: usize,
 ) -> bool {
     enter_direct::<true>(guard, site, |direct, node| {
-        if direct.is_null() {
-            return false;
-        }
-        // SAFETY: `direct` points into a published snapshot, freed only after a grace period that
-        // starts after it was unpublished; we are inside the read-side section it was loaded in.
-        // Its ops lives as long as the snapshot.
-        let (direct, ops) = unsafe { (&*direct, &*(*direct).ops) };
-        // One compare: the ops is enabled, and its entry function is this one (the caller loaded
-        // this very value from the site, which publishes the function of its direct path's ops).
-        if ops.live() != me {
+        // One compare: the site has a direct path (`NO_DIRECT`'s word is 0), its ops is enabled, and
+        // its entry function is this one (the caller loaded this very value from the site, which
+        // publishes the function of its direct path's ops).
+        if direct.live() != me {
             return false;
         }
         // SAFETY: `enter_with::<F>` is an ops' entry function only when its entry callback is an
         // `F`, boxed (`Ops::new`): the box's data pointer, `direct.callback`, points to that `F`.
         let callback = unsafe { &*direct.callback.cast::<F>() };
-        run_direct(direct, node, callback);
-        true
+        run_direct(direct, node, callback)
     })
 }
 
 /// [`enter`] for any direct path, through its `dyn` callback.
 pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize) -> bool {
     enter_direct::<false>(guard, site, |direct, node| {
-        if direct.is_null() {
-            return false;
-        }
-        // SAFETY: as in `enter_with`.
-        call_direct(unsafe { &*direct }, node);
-        true
+        // The site has a direct path (`NO_DIRECT`'s word is 0) and its ops is enabled.
+        direct.live() != 0 && call_direct(direct, node)
     })
 }
 
-/// The body of [`enter_with`] and [`enter_dyn`]. `call` is given the site's direct path (null: none)
-/// inside the read-side section and runs its callback, or returns `false` without running anything.
+/// The body of [`enter_with`] and [`enter_dyn`]. `call` is given the site's direct path
+/// ([`NO_DIRECT`]: none) inside the read-side section and runs its callback, or returns `false`:
+/// without running anything, or after the callback panicked, so that [`enter_slow`] takes the call
+/// (the ops is disabled by then, so its callback is not run again) and removes the ops once out of
+/// the section. The common path then needs no test of its own for panics.
 /// `KEEP`: the section is left with the record and number it was opened with (free where `call`
 /// calls nothing), else they are loaded again (cheaper than saved registers across a call).
 #[inline(always)]
 fn enter_direct<const KEEP: bool>(
     guard: Pin<&mut Guard>,
     site: &'static Site,
-    call: impl FnOnce(*const Direct, &Node) -> bool,
+    call: impl FnOnce(&Direct, &Node) -> bool,
 ) -> bool {
     let thread = thread::current();
     // SAFETY: the guard is only written in place, never moved out of its pin.
@@ -414,7 +431,10 @@ fn enter_direct<const KEEP: bool>(
         return false;
     };
     // Acquire pairs with the Release store that published it (with its snapshot).
-    let direct = site.direct.load(Ordering::Acquire);
+    // SAFETY: a site's direct path is `NO_DIRECT` or points into a published snapshot, freed only
+    // after a grace period that starts after it was unpublished; we are inside the read-side section
+    // it was loaded in, which `call` does not outlive. The snapshot keeps its ops alive.
+    let direct = unsafe { &*site.direct.load(Ordering::Acquire) };
     if !call(direct, node) {
         section.close();
         return false;
@@ -425,10 +445,12 @@ fn enter_direct<const KEEP: bool>(
         thread.reader.close_fast(section);
     }
     // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
-    // node. No redirect: an `IPMODIFY` ops never takes the direct path.
+    // node. No redirect: an `IPMODIFY` ops never takes the direct path. A hooked call nested in the
+    // callback whose own callback panicked left its ops' removal to the outermost call; that is
+    // this one, which leaves it to the thread's next `enter_slow` or the next writer (the ops is
+    // disabled already, and no longer counts as registered).
     ftrace.current.set(std::ptr::from_ref(node));
     guard.state.set(1);
-    settle_panics(thread);
     true
 }
 
@@ -470,7 +492,9 @@ pub fn enter_slow(
         // unpublished; we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
         match &snapshot.direct {
-            Some(direct) => call_direct(direct, node),
+            Some(direct) => {
+                call_direct(direct, node);
+            }
             None => {
                 let stack = &ftrace.owed;
                 let before = stack.len();
@@ -508,9 +532,14 @@ fn enter_list(
     }
 }
 
+/// Ends a call that owes exits, or does nothing for a guard whose `enter` and `enter_slow` never
+/// finished (state 0: only an unwinding runtime bug could leave one).
 #[cold]
 #[inline(never)]
 fn exit(guard: &Guard) {
+    if guard.state.get() == 0 {
+        return;
+    }
     let thread = thread::current();
     let ftrace = &thread.ftrace;
     let node = guard.node();
@@ -611,20 +640,19 @@ fn run_callback(
 }
 
 /// The direct path: one ops with only an entry callback, called through its `dyn` callback unless
-/// the ops is disabled.
+/// the ops is disabled. `false`: the callback panicked.
 #[inline(always)]
-fn call_direct(direct: &Direct, node: &Node) {
+fn call_direct(direct: &Direct, node: &Node) -> bool {
     // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
     // read-side section in which the snapshot was loaded.
     let (ops, callback) = unsafe { (&*direct.ops, &*direct.callback) };
-    if !ops.is_disabled() {
-        run_direct(direct, node, callback);
-    }
+    ops.is_disabled() || run_direct(direct, node, callback)
 }
 
-/// Runs the direct path's callback (`direct`'s own, typed or not) for an enabled ops.
+/// Runs the direct path's callback (`direct`'s own, typed or not) for an enabled ops. `false`: it
+/// panicked (caught; its ops is disabled).
 #[inline(always)]
-fn run_direct(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Sized)) {
+fn run_direct(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Sized)) -> bool {
     // SAFETY: as in `call_direct`.
     let handle = unsafe { &*direct.handle };
     let call = Call {
@@ -633,8 +661,12 @@ fn run_direct(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Si
         extra: None,
         data: Cell::new(0),
     };
-    if let Err(payload) = run_callback(callback, &call) {
-        failed(&call, payload);
+    match run_callback(callback, &call) {
+        Ok(()) => true,
+        Err(payload) => {
+            failed(&call, payload);
+            false
+        }
     }
 }
 

@@ -98,6 +98,11 @@ impl OpsInner {
         enter.map_or(1, |enter| enter as usize)
     }
 
+    /// The `live` word itself, for a direct path to read without a hop through the ops.
+    pub(crate) fn live_word(&self) -> *const AtomicUsize {
+        &raw const self.live
+    }
+
     #[inline]
     pub(crate) fn is_disabled(&self) -> bool {
         self.live() == 0
@@ -232,7 +237,10 @@ fn publish(registry: &Registry, retired: &mut Vec<*mut Snapshot>) {
             )))
         };
         let (direct, enter) = if next.is_null() {
-            (std::ptr::null_mut(), dispatch::enter_dyn as EnterFn)
+            (
+                (&raw const dispatch::NO_DIRECT).cast_mut(),
+                dispatch::enter_dyn as EnterFn,
+            )
         } else {
             // SAFETY: `next` is the snapshot just built, ours until published.
             unsafe { ((*next).direct_ptr(), (*next).enter_fn()) }

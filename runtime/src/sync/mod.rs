@@ -75,6 +75,22 @@ pub(crate) struct Record {
     next: AtomicPtr<Record>,
 }
 
+impl Record {
+    /// The record a thread's fast path points to while sections cannot take it (no record yet,
+    /// given back, or the fence protocol): owned by no thread and in no domain's list, its number
+    /// odd forever, so the fast path's one parity test ("already inside a section") turns those
+    /// sections away too, without a test of its own.
+    #[cfg(not(loom))]
+    pub(crate) const fn closed() -> Self {
+        Self {
+            seq: AtomicU64::new(1),
+            running: [const { AtomicUsize::new(0) }; RUNNING_SLOTS],
+            in_use: AtomicBool::new(false),
+            next: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+}
+
 /// A grace-period domain: a set of reader records and the writers that wait on them.
 pub(crate) struct Domain {
     records: AtomicPtr<Record>,

@@ -6,12 +6,16 @@ use std::cell::Cell;
 /// The domain shared by ftrace dispatch and event-handler lists.
 static GLOBAL: Domain = Domain::new();
 
+/// Where `ThreadReader::fast` points while this thread's sections cannot take the fast path.
+static CLOSED: Record = Record::closed();
+
 /// A thread's reader state: its record (taken on first use) and how deep it is nested in sections.
 /// Has no destructor (see `crate::thread`); `tear_down` gives the record back at thread exit.
 pub(crate) struct ThreadReader {
     record: Cell<Option<&'static Record>>,
-    /// The record, when sections on it need nothing but plain stores (membarrier mode); else null
-    /// (no record yet, given back, or the fence protocol), which sends `lock` to its slow path.
+    /// The record, when sections on it need nothing but plain stores (membarrier mode); else
+    /// [`CLOSED`] (no record yet, given back, or the fence protocol), whose odd number sends
+    /// sections to their slow path.
     fast: Cell<*const Record>,
     /// Without a record (before the first section, or after teardown): odd inside an orphan section.
     /// With one, the record's own sequence number says it (this thread is its only writer).
@@ -26,7 +30,7 @@ impl ThreadReader {
     pub(crate) const fn new() -> Self {
         Self {
             record: Cell::new(None),
-            fast: Cell::new(std::ptr::null()),
+            fast: Cell::new(&raw const CLOSED),
             orphan_seq: Cell::new(0),
             mode: Cell::new(Mode::Fence),
             torn_down: Cell::new(false),
@@ -38,31 +42,28 @@ impl ThreadReader {
     /// load and a branch.
     #[inline(always)]
     pub(crate) fn lock(&self) -> Opened {
-        match self.fast_record() {
-            Some((_, seq)) if seq & 1 == 1 => Opened(0),
-            Some((record, seq)) => {
-                Domain::enter(record, seq + 1, Mode::Membarrier);
-                Opened(seq + 1)
-            }
-            None => self.lock_slow(),
+        let (record, seq) = self.fast_record();
+        if seq & 1 == 0 {
+            Domain::enter(record, seq + 1, Mode::Membarrier);
+            Opened(seq + 1)
+        } else if std::ptr::eq(record, &raw const CLOSED) {
+            self.lock_slow()
+        } else {
+            Opened(0)
         }
     }
 
-    /// The record sections take without a call (membarrier mode) and its current sequence number,
-    /// or `None` (no record yet, given back, or the fence protocol).
+    /// The record sections take without a call and its current sequence number: this thread's own
+    /// in membarrier mode, else [`CLOSED`] (odd).
     #[inline(always)]
-    fn fast_record(&self) -> Option<(&'static Record, u64)> {
-        let record = self.fast.get();
-        if record.is_null() {
-            return None;
-        }
-        // SAFETY: `fast` is a record this thread owns until `tear_down` clears it.
-        let record: &'static Record = unsafe { &*record };
-        // Relaxed: this thread is the number's only writer.
-        Some((
+    fn fast_record(&self) -> (&'static Record, u64) {
+        // SAFETY: `fast` is a record this thread owns until `tear_down` gives it back, or `CLOSED`.
+        let record: &'static Record = unsafe { &*self.fast.get() };
+        // Relaxed: this thread is the number's only writer (nobody writes `CLOSED`'s).
+        (
             record,
             record.seq.load(std::sync::atomic::Ordering::Relaxed),
-        ))
+        )
     }
 
     /// Leaves the section `lock` entered, if it opened the outermost one.
@@ -70,7 +71,7 @@ impl ThreadReader {
     pub(crate) fn unlock(&self, opened: Opened) {
         if opened.0 != 0 {
             let record = self.fast.get();
-            if record.is_null() {
+            if std::ptr::eq(record, &raw const CLOSED) {
                 self.unlock_slow(opened.0 + 1);
             } else {
                 // SAFETY: as in `fast_record`; `fast` does not change inside a section.
@@ -164,7 +165,8 @@ impl ThreadReader {
     /// it with [`FastSection::close`].
     #[inline(always)]
     pub(crate) fn try_open_fast(&self) -> Option<FastSection> {
-        let (record, seq) = self.fast_record()?;
+        // One test for both refusals: `CLOSED`'s number is odd.
+        let (record, seq) = self.fast_record();
         if seq & 1 == 1 {
             return None;
         }
@@ -242,7 +244,7 @@ impl ThreadReader {
     pub(crate) fn tear_down(&self) {
         debug_assert!(!self.in_section(), "thread torn down inside a section");
         self.torn_down.set(true);
-        self.fast.set(std::ptr::null());
+        self.fast.set(&raw const CLOSED);
         if let Some(record) = self.record.take() {
             GLOBAL.release_record(record);
         }
