@@ -124,8 +124,8 @@ pub mod __private {
     pub use tracehook_runtime::__pin_guard as pin_guard;
     pub use tracehook_runtime::eventhandler::STATIC_HANDLERS;
     pub use tracehook_runtime::ftrace::{
-        Arg, ArgView, AsyncGuard, Guard, Hook, ViewDebug, ViewOpaque, body, enter, enter_async,
-        enter_slow, hooked, instrument, no_args, unhooked,
+        Arg, ArgView, AsyncGuard, Guard, Hook, SiteKey, ViewDebug, ViewOpaque, body, enter,
+        enter_async, enter_slow, hooked, instrument, no_args, unhooked,
     };
     pub use tracehook_runtime::site::{SITES, Site};
 }

@@ -512,3 +512,54 @@ fn exit_callbacks_see_return_and_unwind() {
     ops.unregister().unwrap();
     assert_eq!(*phases.lock().unwrap(), [Phase::Return, Phase::Unwind]);
 }
+
+// ---------- the shadow stack on the common path ----------
+
+#[traceable]
+fn stack_inner(fail: bool) -> usize {
+    assert!(!fail, "inner asked to fail");
+    ftrace::current_stack().len()
+}
+
+#[traceable]
+fn stack_outer(fail: bool) -> (usize, usize, usize) {
+    let inside = stack_inner(false);
+    let unwound = std::panic::catch_unwind(|| stack_inner(fail)).is_err();
+    // After the inner call unwound, this call is the innermost one again.
+    let after = ftrace::current_stack().len();
+    (inside, usize::from(unwound), after)
+}
+
+#[test]
+fn the_common_path_links_and_unlinks_each_call_also_when_it_unwinds() {
+    let parents = Arc::new(Mutex::new(Vec::new()));
+    let p = Arc::clone(&parents);
+    let me = std::thread::current().id();
+    // An entry callback only: the common (direct) path, the one `hooked` ends by itself.
+    let ops = Ops::new(move |call| {
+        if std::thread::current().id() == me {
+            p.lock()
+                .unwrap()
+                .push((call.site().name(), call.parent().map(Site::name)));
+        }
+    });
+    ops.set_filter("stack_*", true).unwrap();
+    ops.register().unwrap();
+    // Twice: the first call of a site takes the general path, the second the common one.
+    for _ in 0..2 {
+        parents.lock().unwrap().clear();
+        assert_eq!(stack_outer(true), (2, 1, 1));
+        assert!(ftrace::current_stack().is_empty(), "nothing left linked");
+        assert_eq!(stack_inner(false), 1, "a new outermost call");
+        assert_eq!(
+            *parents.lock().unwrap(),
+            [
+                ("stack_outer", None),
+                ("stack_inner", Some("stack_outer")),
+                ("stack_inner", Some("stack_outer")),
+                ("stack_inner", None),
+            ]
+        );
+    }
+    ops.unregister().unwrap();
+}

@@ -4,17 +4,16 @@
 //! fn parse(input: &str) -> Ast {
 //!     static __TRACEHOOK_SITE: Site = Site::__new("parse", concat!(module_path!(), "::parse"), ..);
 //!     #[distributed_slice(SITES)] static __TRACEHOOK_SITE_REF: &Site = &__TRACEHOOK_SITE;
+//!     struct Key; impl SiteKey for Key { const SITE: &Site = &__TRACEHOOK_SITE; }
 //!     let body = body::<Ast, _>(move |hook| {
 //!         let _ = (&input,);                     // every parameter captured, last one first
-//!         if let Some(mut guard) = hook.guard() {
-//!             if !enter(guard.as_mut(), &__TRACEHOOK_SITE) {
-//!                 let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
-//!                 if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
-//!             }
+//!         if let Some(guard) = hook.guard() {    // `hooked`'s common entry did not take the call
+//!             let redirect = enter_slow(guard, &SITE, &args, Some(TypeId::of::<fn(&str) -> Ast>));
+//!             if let Some(f) = redirect.get::<fn(&str) -> Ast>() { return f(input); }
 //!         }
 //!         <the original statements>
 //!     });
-//!     hook_point!(__TRACEHOOK_SITE, body);       // hooked: `return hooked(body)`, a tail call
+//!     hook_point!(__TRACEHOOK_SITE, Key, body);  // hooked: `return hooked(Key, body)`, a tail call
 //!     unhooked(body)                             // inlined: the function is its own body
 //! }
 //! ```
@@ -308,13 +307,12 @@ pub(crate) fn rewrite(
                 }
             },
         };
-        // `enter` takes the common case (one plain ops) and says whether it did.
-        let enter = quote! {
-            if !#private::enter(#pinned.as_mut(), &__TRACEHOOK_SITE) {
-                #view_traits
-                #copy_lets
-                #slow
-            }
+        // The common entry (one plain ops), `enter`, says whether it took the call; `enter_slow`
+        // takes the rest. In the body closure, `hooked` has already called the common entry.
+        let slow = quote! {
+            #view_traits
+            #copy_lets
+            #slow
         };
         match outlined {
             Some(output) => {
@@ -325,6 +323,7 @@ pub(crate) fn rewrite(
                 // body's locals and temporaries, the last one first.
                 let body = Ident::new("__tracehook_body", Span::mixed_site());
                 let hook = Ident::new("__tracehook_hook", Span::mixed_site());
+                let key = Ident::new("__TracehookSite", Span::mixed_site());
                 let captures = params.iter().rev().map(|p| &p.binding);
                 let capture_all = if params.is_empty() {
                     TokenStream::new()
@@ -345,17 +344,21 @@ pub(crate) fn rewrite(
                 };
                 quote! {
                     #site_items
+                    struct #key;
+                    impl #private::SiteKey for #key {
+                        const SITE: &'static #private::Site = &__TRACEHOOK_SITE;
+                    }
                     #(#items)*
                     #allow
                     let #body = #private::body::<#output, _>(move |#hook| {
                         #capture_all
                         if let ::core::option::Option::Some(mut #pinned) = #hook.guard() {
-                            #enter
+                            #slow
                         }
                         #(#restores)*
                         #(#rest)*
                     });
-                    #private::hook_point!(__TRACEHOOK_SITE, #body);
+                    #private::hook_point!(__TRACEHOOK_SITE, #key, #body);
                     #private::unhooked(#body)
                 }
             }
@@ -372,7 +375,9 @@ pub(crate) fn rewrite(
                     if #private::hook_point!(__TRACEHOOK_SITE) {
                         #guard = #private::Guard::new();
                         let mut #pinned = #private::pin_guard!(#guard);
-                        #enter
+                        if !#private::enter(#pinned.as_mut(), &__TRACEHOOK_SITE) {
+                            #slow
+                        }
                     }
                     #(#restores)*
                     #(#rest)*

@@ -40,9 +40,9 @@ pub use linkme as __linkme;
 /// patcher keeps it off while no ops is attached. Elsewhere: the pointer check.
 ///
 /// - `hook_point!(SITE)`: `true` when the call should take its hook path.
-/// - `hook_point!(SITE, body)`: returns from the traced function through its hook path when the call
-///   is hooked (`body` is the function's body closure, see `ftrace::hooked`), with the hook path
-///   reached by tail calls only; falls through otherwise.
+/// - `hook_point!(SITE, KEY, body)`: returns from the traced function through its hook path when the
+///   call is hooked (`body` is the function's body closure and `KEY` the site's `ftrace::SiteKey`,
+///   see `ftrace::hooked`), with the hook path reached by tail calls only; falls through otherwise.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __hook_point {
@@ -82,19 +82,19 @@ macro_rules! __hook_point {
         let hooked = $site.__is_hooked();
         hooked
     }};
-    ($site:path, $body:ident) => {
+    ($site:path, $key:expr, $body:ident) => {
         // Each path ends in its own block, so the unhooked one is the fall-through right after the
-        // point: no jump once it is a `mov`.
+        // point: no jump once it is a `mov`. `$key` is the site's `ftrace::SiteKey` (zero-sized).
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         $crate::__hook_point!(
             @asm $site,
-            checked => { return $crate::ftrace::checked(&$site, $body); },
-            hooked => { return $crate::ftrace::hooked($body); }
+            checked => { return $crate::ftrace::checked($key, $body); },
+            hooked => { return $crate::ftrace::hooked($key, $body); }
         );
         #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
         if $site.__is_hooked() {
             ::core::hint::cold_path();
-            return $crate::ftrace::hooked($body);
+            return $crate::ftrace::hooked($key, $body);
         }
     };
 }

@@ -226,22 +226,35 @@ impl Default for Guard {
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
-        // One compare on the common path: hooked, nothing owed. `exit` takes the rest.
-        if self.state.get() == 1 {
-            thread::current().ftrace.current.set(self.node().prev);
-        } else {
-            exit(self);
+        // One compare on the common path: hooked, nothing owed. 0: nothing to do (`hooked` ended
+        // the call itself, which the compiler sees, so the drop is no code there; or a runtime bug
+        // unwound out of `enter_slow` before it finished). `exit` takes the rest.
+        match self.state.get() {
+            1 => thread::current().ftrace.current.set(self.node().prev),
+            0 => {}
+            _ => exit(self),
         }
     }
 }
 
-/// What the body closure of a traced function gets: on the hook path ([`hooked`]) the pinned guard
-/// of the call, which it enters; on the unhooked path ([`unhooked`]) nothing.
+/// The site of one traced function, as a type: the generated code declares one (zero-sized) next
+/// to the site, so the hook path gets its site from the type, in no argument register, and reaching
+/// it from the function stays a single `jmp`.
+#[doc(hidden)]
+pub trait SiteKey {
+    /// The site.
+    const SITE: &'static Site;
+}
+
+/// What the body closure of a traced function gets: on the hook path ([`hooked`]), where the
+/// common entry did not take the call, the pinned guard of the call to pass to [`enter_slow`];
+/// else (the common entry took it, or the call is not hooked) nothing.
 #[doc(hidden)]
 pub struct Hook<'g>(Option<Pin<&'g mut Guard>>);
 
 impl<'g> Hook<'g> {
-    /// The guard to enter, on the hook path.
+    /// The guard to pass to [`enter_slow`], on the hook path when the common entry did not take the
+    /// call.
     #[inline(always)]
     #[must_use]
     pub fn guard(self) -> Option<Pin<&'g mut Guard>> {
@@ -261,21 +274,38 @@ pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
 /// Runs a traced function's body on its hook path, with a guard pinned in this frame: called from
 /// the function's hook point in tail position, so the traced function itself makes no call and
 /// keeps the frame of the plain function (none, for a leaf) when it is not hooked. Never inlined,
-/// for the same reason. Dropping the guard after the body (return or unwind) ends the call.
+/// for the same reason.
+///
+/// Enters the call through the site's entry function first. Where that took the call (the common
+/// case), the body runs with nothing to do for the hook, and the call ends here: the thread's
+/// innermost hooked call goes back to the one the entry function returned, which this frame kept in
+/// a register. Restoring it from the guard's node instead would load what the entry function stored
+/// there moments before, and chain every hooked call to the previous one through two
+/// store-to-load round trips. Otherwise the body gets the guard, for [`enter_slow`]. Either way a
+/// body that unwinds ends the call when the guard drops.
 #[doc(hidden)]
 #[inline(never)]
-pub fn hooked<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> R {
-    let guard = std::pin::pin!(Guard::new());
-    body(Hook(Some(guard)))
+pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_site: K, body: F) -> R {
+    let mut guard = std::pin::pin!(Guard::new());
+    let entered = enter_linked(guard.as_mut(), K::SITE);
+    if entered.is_null() {
+        return body(Hook(Some(guard)));
+    }
+    let result = body(Hook(None));
+    thread::current().ftrace.current.set(untag(entered));
+    // SAFETY: written in place, never moved out of its pin. The call has ended: nothing left for
+    // the drop, which reads this store back (so it is no code at all).
+    unsafe { guard.get_unchecked_mut() }.state.set(0);
+    result
 }
 
 /// Runs a traced function's body from a hook point that is not patched (see `hook_point!`): on its
 /// hook path if the site has an ops, else unhooked. Reached by a tail call, like [`hooked`].
 #[doc(hidden)]
 #[inline(never)]
-pub fn checked<R, F: for<'g> FnOnce(Hook<'g>) -> R>(site: &'static Site, body: F) -> R {
-    if site.__is_hooked() {
-        hooked(body)
+pub fn checked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(site: K, body: F) -> R {
+    if K::SITE.__is_hooked() {
+        hooked(site, body)
     } else {
         unhooked(body)
     }
@@ -353,8 +383,15 @@ impl RedirectPoint {
 
 /// An entry function a site publishes for its direct path ([`enter`] calls it): [`enter_dyn`], or
 /// the [`enter_with`] of the only ops' callback type. The last argument is the function's own
-/// address as the caller loaded it from the site.
-pub(crate) type EnterFn = fn(Pin<&mut Guard>, &'static Site, usize) -> bool;
+/// address as the caller loaded it from the site. Returns null where it did not take the call,
+/// else the thread's previous innermost hooked call with bit 0 set ([`untag`]; it may be null).
+pub(crate) type EnterFn = fn(Pin<&mut Guard>, &'static Site, usize) -> *const Node;
+
+/// The previous innermost hooked call of an entry function's non-null result.
+#[inline(always)]
+fn untag(entered: *const Node) -> *const Node {
+    entered.map_addr(|address| address & !1)
+}
 
 /// Entry of a hooked sync function, its common case: one ops that wants only its entry callback, on a
 /// thread with a membarrier record. Links `guard`'s node as the thread's innermost hooked call and runs
@@ -365,6 +402,12 @@ pub(crate) type EnterFn = fn(Pin<&mut Guard>, &'static Site, usize) -> bool;
 #[inline(always)]
 #[must_use]
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
+    !enter_linked(guard, site).is_null()
+}
+
+/// [`enter`], returning what the entry function did (see [`EnterFn`]).
+#[inline(always)]
+fn enter_linked(guard: Pin<&mut Guard>, site: &'static Site) -> *const Node {
     // Relaxed: the function is code, valid whatever it is; it checks inside its read-side section
     // that the site still publishes it (so it also finds the callback it was made for).
     let entry = site.enter.load(Ordering::Relaxed);
@@ -381,7 +424,7 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
     guard: Pin<&mut Guard>,
     site: &'static Site,
     me: usize,
-) -> bool {
+) -> *const Node {
     enter_direct::<true>(guard, site, |direct, node| {
         // One compare: the site has a direct path (`NO_DIRECT`'s word is 0), its ops is enabled, and
         // its entry function is this one (the caller loaded this very value from the site, which
@@ -397,7 +440,7 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
 }
 
 /// [`enter`] for any direct path, through its `dyn` callback.
-pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize) -> bool {
+pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize) -> *const Node {
     enter_direct::<false>(guard, site, |direct, node| {
         // The site has a direct path (`NO_DIRECT`'s word is 0) and its ops is enabled.
         direct.live() != 0 && call_direct(direct, node)
@@ -416,19 +459,17 @@ fn enter_direct<const KEEP: bool>(
     guard: Pin<&mut Guard>,
     site: &'static Site,
     call: impl FnOnce(&Direct, &Node) -> bool,
-) -> bool {
+) -> *const Node {
     let thread = thread::current();
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
     let ftrace = &thread.ftrace;
     // Written first (`enter_slow` writes it again if we return `false`): `site` is then dead, one
     // register fewer across the callback.
-    let node: &Node = guard.node.write(Node {
-        site,
-        prev: ftrace.current.get(),
-    });
+    let prev = ftrace.current.get();
+    let node: &Node = guard.node.write(Node { site, prev });
     let Some(section) = thread.reader.try_open_fast() else {
-        return false;
+        return std::ptr::null();
     };
     // Acquire pairs with the Release store that published it (with its snapshot).
     // SAFETY: a site's direct path is `NO_DIRECT` or points into a published snapshot, freed only
@@ -437,7 +478,7 @@ fn enter_direct<const KEEP: bool>(
     let direct = unsafe { &*site.direct.load(Ordering::Acquire) };
     if !call(direct, node) {
         section.close();
-        return false;
+        return std::ptr::null();
     }
     if KEEP {
         section.close_kept();
@@ -451,7 +492,7 @@ fn enter_direct<const KEEP: bool>(
     // disabled already, and no longer counts as registered).
     ftrace.current.set(std::ptr::from_ref(node));
     guard.state.set(1);
-    true
+    prev.map_addr(|address| address | 1)
 }
 
 /// Entry of a hooked sync function in general (where [`enter`] returned `false`): the site's first

@@ -36,8 +36,8 @@ pub use registry::EnabledFunction;
 pub use call::{ArgCopy, ArgValue, ArgView, CaptureArgs, ViewDebug, ViewOpaque, no_args};
 #[doc(hidden)]
 pub use dispatch::{
-    AsyncGuard, Guard, Hook, Instrumented, Redirect, body, checked, enter, enter_async, enter_slow,
-    hooked, instrument, unhooked,
+    AsyncGuard, Guard, Hook, Instrumented, Redirect, SiteKey, body, checked, enter, enter_async,
+    enter_slow, hooked, instrument, unhooked,
 };
 
 /// Turns every attached callback on or off (the kernel's `ftrace_enabled` sysctl). Turning it off
