@@ -288,11 +288,11 @@ pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
 pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_site: K, body: F) -> R {
     let mut guard = std::pin::pin!(Guard::new());
     let entered = enter_linked(guard.as_mut(), K::SITE);
-    if entered.is_null() {
+    if entered == NOT_TAKEN {
         return body(Hook(Some(guard)));
     }
     let result = body(Hook(None));
-    thread::current().ftrace.current.set(untag(entered));
+    thread::current().ftrace.current.set(entered);
     // SAFETY: written in place, never moved out of its pin. The call has ended: nothing left for
     // the drop, which reads this store back (so it is no code at all).
     unsafe { guard.get_unchecked_mut() }.state.set(0);
@@ -383,15 +383,12 @@ impl RedirectPoint {
 
 /// An entry function a site publishes for its direct path ([`enter`] calls it): [`enter_dyn`], or
 /// the [`enter_with`] of the only ops' callback type. The last argument is the function's own
-/// address as the caller loaded it from the site. Returns null where it did not take the call,
-/// else the thread's previous innermost hooked call with bit 0 set ([`untag`]; it may be null).
+/// address as the caller loaded it from the site. Returns [`NOT_TAKEN`] where it did not take the
+/// call, else the thread's previous innermost hooked call (null when there is none).
 pub(crate) type EnterFn = fn(Pin<&mut Guard>, &'static Site, usize) -> *const Node;
 
-/// The previous innermost hooked call of an entry function's non-null result.
-#[inline(always)]
-fn untag(entered: *const Node) -> *const Node {
-    entered.map_addr(|address| address & !1)
-}
+/// What an entry function returns when it did not take the call: an odd address, never a node's.
+const NOT_TAKEN: *const Node = std::ptr::without_provenance(1);
 
 /// Entry of a hooked sync function, its common case: one ops that wants only its entry callback, on a
 /// thread with a membarrier record. Links `guard`'s node as the thread's innermost hooked call and runs
@@ -402,7 +399,7 @@ fn untag(entered: *const Node) -> *const Node {
 #[inline(always)]
 #[must_use]
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
-    !enter_linked(guard, site).is_null()
+    enter_linked(guard, site) != NOT_TAKEN
 }
 
 /// [`enter`], returning what the entry function did (see [`EnterFn`]).
@@ -469,7 +466,7 @@ fn enter_direct<const KEEP: bool>(
     let prev = ftrace.current.get();
     let node: &Node = guard.node.write(Node { site, prev });
     let Some(section) = thread.reader.try_open_fast() else {
-        return std::ptr::null();
+        return NOT_TAKEN;
     };
     // Acquire pairs with the Release store that published it (with its snapshot).
     // SAFETY: a site's direct path is `NO_DIRECT` or points into a published snapshot, freed only
@@ -478,7 +475,7 @@ fn enter_direct<const KEEP: bool>(
     let direct = unsafe { &*site.direct.load(Ordering::Acquire) };
     if !call(direct, node) {
         section.close();
-        return std::ptr::null();
+        return NOT_TAKEN;
     }
     if KEEP {
         section.close_kept();
@@ -492,7 +489,7 @@ fn enter_direct<const KEEP: bool>(
     // disabled already, and no longer counts as registered).
     ftrace.current.set(std::ptr::from_ref(node));
     guard.state.set(1);
-    prev.map_addr(|address| address | 1)
+    prev
 }
 
 /// Entry of a hooked sync function in general (where [`enter`] returned `false`): the site's first
