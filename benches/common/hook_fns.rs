@@ -145,9 +145,10 @@ pub mod floor {
         let thread = THREAD.with(std::ptr::from_ref);
         // SAFETY: the thread-local has no destructor; used on this thread within this call.
         let thread = unsafe { &*thread };
+        let prev = thread.current.get();
         let node = Node {
             site: std::ptr::from_ref(&HOOK).cast(),
-            prev: thread.current.get(),
+            prev,
         };
         // Relaxed: this thread is the number's only writer; the compiler fences keep the section's
         // loads inside it (a writer's membarrier orders them for other threads).
@@ -165,8 +166,13 @@ pub mod floor {
             thread.seq.store(seq + 2, Ordering::Relaxed);
         }
         thread.current.set(&raw const node);
+        // The body may call code that reads the chain (a nested hooked call's `parent`): the link
+        // must be in memory while it runs. This bench's body calls nothing, and the compiler would
+        // drop the store as overwritten below; the fence keeps it, as any call in a body would.
+        compiler_fence(Ordering::SeqCst);
         let result = body!(x);
-        thread.current.set(node.prev);
+        // The link to restore, kept from above rather than loaded back from the node.
+        thread.current.set(prev);
         result
     }
 }
