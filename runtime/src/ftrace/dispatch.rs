@@ -300,9 +300,9 @@ pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_site: K, body: F
     }
     let result = body(Hook(None));
     thread::current().ftrace.current.set(entered);
-    // SAFETY: written in place, never moved out of its pin. The call has ended: nothing left for
-    // the drop, which reads this store back (so it is no code at all).
-    unsafe { guard.get_unchecked_mut() }.state.set(0);
+    // The call has ended: nothing left for the drop, which reads this store back (so it is no code
+    // at all).
+    guard.state.set(0);
     result
 }
 
@@ -579,14 +579,10 @@ fn enter_list(
     }
 }
 
-/// Ends a call that owes exits, or does nothing for a guard whose `enter` and `enter_slow` never
-/// finished (state 0: only an unwinding runtime bug could leave one).
+/// Ends a call that owes exits (the guard's state is above 1).
 #[cold]
 #[inline(never)]
 fn exit(guard: &Guard) {
-    if guard.state.get() == 0 {
-        return;
-    }
     let thread = thread::current();
     let ftrace = &thread.ftrace;
     let node = guard.node();
