@@ -63,8 +63,6 @@ pub(crate) struct Direct {
     /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
     /// slice that never moves).
     handle: *const Arc<OpsInner>,
-    /// Its ops (the snapshot holds a strong reference).
-    ops: *const OpsInner,
 }
 
 /// The direct path of a site that has none (no ops, or several, or one that wants more than its
@@ -74,7 +72,6 @@ pub(crate) static NO_DIRECT: Direct = Direct {
     live: &raw const NO_DIRECT_LIVE,
     callback: std::ptr::null::<fn(&Call<'_>)>() as *const CallbackFn,
     handle: std::ptr::null(),
-    ops: std::ptr::null(),
 };
 
 static NO_DIRECT_LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -108,8 +105,8 @@ impl Snapshot {
     pub(crate) fn enter_fn(&self) -> EnterFn {
         self.direct
             .as_ref()
-            // SAFETY: the direct path's ops is alive as long as the snapshot.
-            .and_then(|direct| unsafe { (*direct.ops).enter })
+            // SAFETY: the direct path's handle points into this snapshot's entries.
+            .and_then(|direct| unsafe { &*direct.handle }.enter)
             .unwrap_or(enter_dyn)
     }
 
@@ -119,7 +116,6 @@ impl Snapshot {
                 live: only.ops.live_word(),
                 callback: std::ptr::from_ref::<CallbackFn>(&**callback),
                 handle: std::ptr::from_ref(&only.ops),
-                ops: Arc::as_ptr(&only.ops),
             }),
             _ => None,
         };
@@ -292,7 +288,7 @@ pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
 /// body that unwinds ends the call when the guard drops.
 #[doc(hidden)]
 #[inline(never)]
-pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_site: K, body: F) -> R {
+pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F) -> R {
     let mut guard = std::pin::pin!(Guard::new());
     let entered = enter_linked(guard.as_mut(), K::SITE);
     if entered == NOT_TAKEN {
@@ -310,9 +306,9 @@ pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_site: K, body: F
 /// hook path if the site has an ops, else unhooked. Reached by a tail call, like [`hooked`].
 #[doc(hidden)]
 #[inline(never)]
-pub fn checked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(site: K, body: F) -> R {
+pub fn checked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(key: K, body: F) -> R {
     if K::SITE.__is_hooked() {
-        hooked(site, body)
+        hooked(key, body)
     } else {
         unhooked(body)
     }
@@ -449,7 +445,8 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
 pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize) -> *const Node {
     enter_direct::<false>(guard, site, |direct, node| {
         // The site has a direct path (`NO_DIRECT`'s word is 0) and its ops is enabled.
-        direct.live() != 0 && call_direct(direct, node)
+        // SAFETY: as in `call_direct`.
+        direct.live() != 0 && run_direct(direct, node, unsafe { &*direct.callback })
     })
 }
 
@@ -470,7 +467,7 @@ fn enter_direct<const KEEP: bool>(
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
     let ftrace = &thread.ftrace;
-    // Written first (`enter_slow` writes it again if we return `false`): `site` is then dead, one
+    // Written first (`enter_slow` writes it again if we refuse the call): `site` is then dead, one
     // register fewer across the callback.
     let prev = ftrace.current.get();
     let node: &Node = guard.node.write(Node { site, prev });
@@ -501,7 +498,7 @@ fn enter_direct<const KEEP: bool>(
     prev
 }
 
-/// Entry of a hooked sync function in general (where [`enter`] returned `false`): the site's first
+/// Entry of a hooked sync function in general (where the entry function refused it): the site's first
 /// call, a thread without a membarrier record, several ops or one that wants more than its entry
 /// callback, or no ops left. Links `guard`'s node as the thread's innermost hooked call and runs the
 /// entry callbacks. `redirect_type` is the site's function-pointer type, for a site that can be
@@ -539,9 +536,7 @@ pub fn enter_slow(
         // unpublished; we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
         match &snapshot.direct {
-            Some(direct) => {
-                call_direct(direct, node);
-            }
+            Some(direct) => call_direct(direct, node),
             None => {
                 let stack = &ftrace.owed;
                 let before = stack.len();
@@ -682,14 +677,15 @@ fn run_callback(
     catch_unwind(AssertUnwindSafe(|| callback(call)))
 }
 
-/// The direct path: one ops with only an entry callback, called through its `dyn` callback unless
-/// the ops is disabled. `false`: the callback panicked.
+/// The direct path on the general path ([`enter_slow`]): one ops with only an entry callback, called
+/// through its `dyn` callback unless the ops is disabled (a panic there is recorded by `run_direct`).
 #[inline(always)]
-fn call_direct(direct: &Direct, node: &Node) -> bool {
-    // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are inside the
-    // read-side section in which the snapshot was loaded.
-    let (ops, callback) = unsafe { (&*direct.ops, &*direct.callback) };
-    ops.is_disabled() || run_direct(direct, node, callback)
+fn call_direct(direct: &Direct, node: &Node) {
+    if direct.live() != 0 {
+        // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are
+        // inside the read-side section in which the snapshot was loaded.
+        run_direct(direct, node, unsafe { &*direct.callback });
+    }
 }
 
 /// Runs the direct path's callback (`direct`'s own, typed or not) for an enabled ops. `false`: it
