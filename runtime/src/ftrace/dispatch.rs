@@ -229,9 +229,8 @@ impl Default for Guard {
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
-        // One compare on the common path: hooked, nothing owed. 0: nothing to do (`hooked` ended
-        // the call itself, which the compiler sees, so the drop is no code there; or a runtime bug
-        // unwound out of `enter_slow` before it finished). `exit` takes the rest.
+        // One compare on the common path: hooked, nothing owed. 0: nothing to do (not hooked, or a
+        // runtime bug unwound out of `enter_slow` before it finished). `exit` takes the rest.
         match self.state.get() {
             1 => thread::current().ftrace.current.set(self.node().prev),
             0 => {}
@@ -284,22 +283,35 @@ pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
 /// innermost hooked call goes back to the one the entry function returned, which this frame kept in
 /// a register. Restoring it from the guard's node instead would load what the entry function stored
 /// there moments before, and chain every hooked call to the previous one through two
-/// store-to-load round trips. Otherwise the body gets the guard, for [`enter_slow`]. Either way a
-/// body that unwinds ends the call when the guard drops.
+/// store-to-load round trips. The entry function is given only the node, not a guard: nothing of
+/// this frame's state is in memory it could read, so the common path stores no state word at all
+/// (a body that cannot unwind costs the restore only). Otherwise the body gets a guard, for
+/// [`enter_slow`]. Either way a body that unwinds ends the call: `Unlink` or the guard drops.
 #[doc(hidden)]
 #[inline(never)]
 pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F) -> R {
-    let mut guard = std::pin::pin!(Guard::new());
-    let entered = enter_linked(guard.as_mut(), K::SITE);
+    // Stays in this frame, in place, while the entry function has it linked (until `_unlink`
+    // drops).
+    let mut node = MaybeUninit::uninit();
+    let entered = enter_linked(&mut node, K::SITE);
     if entered == NOT_TAKEN {
+        let guard = std::pin::pin!(Guard::new());
         return body(Hook(Some(guard)));
     }
-    let result = body(Hook(None));
-    thread::current().ftrace.current.set(entered);
-    // The call has ended: nothing left for the drop, which reads this store back (so it is no code
-    // at all).
-    guard.state.set(0);
-    result
+    // Ends the call when the body returns or unwinds. Its one word is `entered`, in a register.
+    let _unlink = Unlink(entered);
+    body(Hook(None))
+}
+
+/// Ends a call the entry function took, in [`hooked`]: the thread's innermost hooked call goes back
+/// to the one before it.
+struct Unlink(*const Node);
+
+impl Drop for Unlink {
+    #[inline(always)]
+    fn drop(&mut self) {
+        thread::current().ftrace.current.set(self.0);
+    }
 }
 
 /// Runs a traced function's body from a hook point that is not patched (see `hook_point!`): on its
@@ -384,11 +396,14 @@ impl RedirectPoint {
     }
 }
 
-/// An entry function a site publishes for its direct path ([`enter`] calls it): [`enter_dyn`], or
-/// the [`enter_with`] of the only ops' callback type. The last argument is the function's own
-/// address as the caller loaded it from the site. Returns [`NOT_TAKEN`] where it did not take the
-/// call, else the thread's previous innermost hooked call (null when there is none).
-pub(crate) type EnterFn = fn(Pin<&mut Guard>, &'static Site, usize) -> *const Node;
+/// An entry function a site publishes for its direct path ([`enter`] and [`hooked`] call it):
+/// [`enter_dyn`], or the [`enter_with`] of the only ops' callback type. It writes the call's node
+/// (in the caller's frame, which keeps it in place until the call ends) and, where it takes the
+/// call, links it as the thread's innermost hooked call; the caller unlinks it. The last argument
+/// is the function's own address as the caller loaded it from the site. Returns [`NOT_TAKEN`] where
+/// it did not take the call, else the thread's previous innermost hooked call (null when there is
+/// none). It touches nothing of the caller's but the node: a caller's state stays in registers.
+pub(crate) type EnterFn = fn(&mut MaybeUninit<Node>, &'static Site, usize) -> *const Node;
 
 /// What an entry function returns when it did not take the call: an odd address, never a node's.
 const NOT_TAKEN: *const Node = std::ptr::without_provenance(1);
@@ -404,18 +419,25 @@ const NOT_TAKEN: *const Node = std::ptr::without_provenance(1);
 #[inline(always)]
 #[must_use]
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
-    enter_linked(guard, site) != NOT_TAKEN
+    // SAFETY: the guard is only written in place, never moved out of its pin.
+    let guard = unsafe { guard.get_unchecked_mut() };
+    let taken = enter_linked(&mut guard.node, site) != NOT_TAKEN;
+    if taken {
+        // The guard unlinks the node when it drops.
+        guard.state.set(1);
+    }
+    taken
 }
 
-/// [`enter`], returning what the entry function did (see [`EnterFn`]).
+/// Calls the site's entry function on `node` (see [`EnterFn`]), returning what it did.
 #[inline(always)]
-fn enter_linked(guard: Pin<&mut Guard>, site: &'static Site) -> *const Node {
+fn enter_linked(node: &mut MaybeUninit<Node>, site: &'static Site) -> *const Node {
     // Relaxed: the function is code, valid whatever it is; it checks inside its read-side section
     // that the site still publishes it (so it also finds the callback it was made for).
     let entry = site.enter.load(Ordering::Relaxed);
     // SAFETY: `Site::enter` only ever holds `EnterFn`s (`Site::__new` and `publish` store them).
     let entry = unsafe { std::mem::transmute::<*mut (), EnterFn>(entry) };
-    entry(guard, site, entry as usize)
+    entry(node, site, entry as usize)
 }
 
 /// [`enter`] for an ops whose entry callback has the type `F`: the callback is called directly and
@@ -423,11 +445,11 @@ fn enter_linked(guard: Pin<&mut Guard>, site: &'static Site) -> *const Node {
 /// function while that ops is the site's direct path. A caller that loaded it just before the site
 /// changed finds another direct path (or none) and returns `false`: [`enter_slow`] takes the call.
 pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
-    guard: Pin<&mut Guard>,
+    node: &mut MaybeUninit<Node>,
     site: &'static Site,
     me: usize,
 ) -> *const Node {
-    enter_direct::<true>(guard, site, |direct, node| {
+    enter_direct::<true>(node, site, |direct, node| {
         // One compare: the site has a direct path (`NO_DIRECT`'s word is 0), its ops is enabled, and
         // its entry function is this one (the caller loaded this very value from the site, which
         // publishes the function of its direct path's ops).
@@ -442,8 +464,12 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
 }
 
 /// [`enter`] for any direct path, through its `dyn` callback.
-pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize) -> *const Node {
-    enter_direct::<false>(guard, site, |direct, node| {
+pub(crate) fn enter_dyn(
+    node: &mut MaybeUninit<Node>,
+    site: &'static Site,
+    _me: usize,
+) -> *const Node {
+    enter_direct::<false>(node, site, |direct, node| {
         // The site has a direct path (`NO_DIRECT`'s word is 0) and its ops is enabled.
         // SAFETY: as in `call_direct`.
         direct.live() != 0 && run_direct(direct, node, unsafe { &*direct.callback })
@@ -459,18 +485,16 @@ pub(crate) fn enter_dyn(guard: Pin<&mut Guard>, site: &'static Site, _me: usize)
 /// calls nothing), else they are loaded again (cheaper than saved registers across a call).
 #[inline(always)]
 fn enter_direct<const KEEP: bool>(
-    guard: Pin<&mut Guard>,
+    node: &mut MaybeUninit<Node>,
     site: &'static Site,
     call: impl FnOnce(&Direct, &Node) -> bool,
 ) -> *const Node {
     let thread = thread::current();
-    // SAFETY: the guard is only written in place, never moved out of its pin.
-    let guard = unsafe { guard.get_unchecked_mut() };
     let ftrace = &thread.ftrace;
-    // Written first (`enter_slow` writes it again if we refuse the call): `site` is then dead, one
+    // Written first (`enter_slow` writes its own if we refuse the call): `site` is then dead, one
     // register fewer across the callback.
     let prev = ftrace.current.get();
-    let node: &Node = guard.node.write(Node { site, prev });
+    let node: &Node = node.write(Node { site, prev });
     let Some(section) = thread.reader.try_open_fast() else {
         return NOT_TAKEN;
     };
@@ -488,13 +512,13 @@ fn enter_direct<const KEEP: bool>(
     } else {
         thread.reader.close_fast(section);
     }
-    // The guard is pinned and unlinks the node when dropped, so the chain never points to a dead
-    // node. No redirect: an `IPMODIFY` ops never takes the direct path. A hooked call nested in the
-    // callback whose own callback panicked left its ops' removal to the outermost call; that is
-    // this one, which leaves it to the thread's next `enter_slow` or the next writer (the ops is
-    // disabled already, and no longer counts as registered).
+    // The caller keeps the node in place and unlinks it when the call ends (returning or
+    // unwinding), so the chain never points to a dead node. No redirect: an `IPMODIFY` ops never
+    // takes the direct path. A hooked call nested in the callback whose own callback panicked left
+    // its ops' removal to the outermost call; that is this one, which leaves it to the thread's
+    // next `enter_slow` or the next writer (the ops is disabled already, and no longer counts as
+    // registered).
     ftrace.current.set(std::ptr::from_ref(node));
-    guard.state.set(1);
     prev
 }
 
