@@ -3,7 +3,7 @@
 //!
 //! Every function has the same body and is `#[inline(never)]`; the callback of every "on" case is the
 //! same thread-local counter increment. Each sample is timed as its fastest chunk of calls
-//! ([`time`]), except `fastrace_on`, which needs a root span per chunk. Run:
+//! ([`fastest_chunk`]), except `fastrace_on`, which needs a root span per chunk. Run:
 //! `cargo bench --bench hooks`; the README's table comes from `python3 scripts/bench_table.py hook`.
 
 use criterion::{Bencher, Criterion, criterion_group, criterion_main};
@@ -47,45 +47,43 @@ impl tracing::Subscriber for NoopSubscriber {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-/// Times `iters` calls of `f` on `x` as the fastest of its runs of `CHUNK` consecutive calls, scaled
-/// to `iters`: what `iters` calls cost while no other tenant of the machine takes the core. A loop of
-/// a few nanoseconds per call is otherwise measured with whatever the host steals during the sample
+/// Times `iters` calls of `f` as the fastest of its runs of `CHUNK` consecutive calls, scaled to
+/// `iters`: what `iters` calls cost while no other tenant of the machine takes the core. A loop of a
+/// few nanoseconds per call is otherwise measured with whatever the host steals during the sample
 /// (on this shared machine that moved criterion's medians by up to 50% between runs of one binary).
 /// A chunk is long enough (`CHUNK` calls: 3 to 60 µs here) that reading the clock costs under 1% of
 /// it, and short enough that most chunks run undisturbed. The same estimator times the baseline and
-/// the measured case of every ratio, in the same loop ([`chunk`]). Code layout is not noise and stays
-/// in: it is the same in every chunk of one binary.
-fn time(b: &mut Bencher<'_>, x: u64, f: fn(u64) -> u64) {
+/// the measured case of every ratio. Code layout is not noise and stays in: it is the same in every
+/// chunk of one binary.
+fn fastest_chunk(iters: u64, mut f: impl FnMut()) -> Duration {
     const CHUNK: u64 = 2048;
-    b.iter_custom(|iters| {
-        let mut best = f64::INFINITY;
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(CHUNK);
-            #[allow(clippy::cast_precision_loss, reason = "a chunk's call count is small")]
-            let per_call = chunk(black_box(f), x, n).as_secs_f64() / n as f64;
-            best = best.min(per_call);
-            left -= n;
+    let mut best = f64::INFINITY;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
         }
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "a sample's call count is far below 2^52"
-        )]
-        Duration::from_secs_f64(best * iters as f64)
-    });
+        #[allow(clippy::cast_precision_loss, reason = "a chunk's call count is small")]
+        let per_call = start.elapsed().as_secs_f64() / n as f64;
+        best = best.min(per_call);
+        left -= n;
+    }
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a sample's call count is far below 2^52"
+    )]
+    Duration::from_secs_f64(best * iters as f64)
 }
 
-/// `n` calls of `f` on `x`, timed. One loop for every case, calling through a function pointer: the
-/// cases differ in their own code only, not also in where a loop of their own lands (which on this
-/// machine moves a few-nanosecond loop by a cycle or more). The pointer is predicted; a direct
-/// call is one instruction too.
-#[inline(never)]
-fn chunk(f: fn(u64) -> u64, x: u64, n: u64) -> Duration {
-    let start = Instant::now();
-    for _ in 0..n {
-        black_box(f(black_box(x)));
-    }
-    start.elapsed()
+/// Times `f` on `x` as the fastest of its chunks of calls (see `fastest_chunk`), its result kept.
+fn time(b: &mut Bencher<'_>, x: u64, f: impl Fn(u64) -> u64) {
+    b.iter_custom(|iters| {
+        fastest_chunk(iters, || {
+            black_box(f(black_box(x)));
+        })
+    });
 }
 
 fn hook(c: &mut Criterion) {

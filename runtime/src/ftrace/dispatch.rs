@@ -1,11 +1,12 @@
 //! The hooked-call path: from a site's dispatch pointer to the attached callbacks and back.
 //!
-//! A traced function's hook path tail-calls [`hooked`], which pins a [`Guard`] in its own frame and
-//! calls the entry function the site publishes (`Site::enter`). That takes the common case (one ops
+//! A traced function's hook path tail-calls [`hooked`], which calls the entry function the site
+//! publishes (`Site::enter`) with a node in its own frame. That takes the common case (one ops
 //! wanting only its entry callback, which the site publishes next to its snapshot as
 //! `Site::direct`; a thread with a membarrier record, outside any read-side section) and returns
-//! the thread's previous innermost hooked call, or returns [`NOT_TAKEN`] so the body closure calls
-//! the cold [`enter_slow`] with the argument views and the site's redirect type. The entry function
+//! the thread's previous innermost hooked call, or an odd address so the body closure calls
+//! the cold [`enter_slow`] with a [`Guard`] pinned in `hooked`'s frame, the argument views and the
+//! site's redirect type. The entry function
 //! is made for the callback's own type ([`enter_with`], instantiated by [`Ops::new`]), so the
 //! callback is inlined into it: for a small callback the whole common case is one leaf function that
 //! saves no register (the kernel's per-ops trampoline, which calls its ops' function directly). Code
@@ -14,12 +15,12 @@
 //! Every refusal on the way costs no test of its own: a thread without a usable record points at a
 //! static record whose number is odd (as if nested), a site without a direct path at [`NO_DIRECT`],
 //! whose ops word is 0, and a panicking callback makes the entry function refuse the call, so
-//! `enter_slow` takes it and removes the ops once out of the section. Both paths link the guard's
-//! node into the thread's chain of hooked calls (the shadow stack: `Call::parent` is the previous
+//! `enter_slow` takes it and removes the ops once out of the section. Both paths link a node (the
+//! entry function's, or the guard's) into the thread's chain of hooked calls (the shadow stack: `Call::parent` is the previous
 //! link) and run the entry callbacks inside a read-side section. Exit callbacks owed to the ops whose
 //! entry callbacks ran are kept on a thread-local stack. A call the common path took ends in
-//! `hooked`, which restores the previous link from a register; otherwise (and on unwinding) dropping
-//! the guard unlinks the node, with one thread-local store when nothing is owed, or runs the owed
+//! `hooked`, which restores the previous link from a register (a drop guard holding it does, on
+//! unwinding); otherwise dropping the guard unlinks the node, with one thread-local store when nothing is owed, or runs the owed
 //! exit callbacks in a second section. The read side never spans the traced body, so a long-running
 //! call cannot hold up `unregister`. The generated code's in-place form (see the macro) pins the
 //! guard in the traced function's own frame and calls [`enter`], then [`enter_slow`] if it refused.
@@ -294,7 +295,7 @@ pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F)
     // drops).
     let mut node = MaybeUninit::uninit();
     let entered = enter_linked(&mut node, K::SITE);
-    if entered == NOT_TAKEN {
+    if !is_taken(entered) {
         let guard = std::pin::pin!(Guard::new());
         return body(Hook(Some(guard)));
     }
@@ -400,13 +401,26 @@ impl RedirectPoint {
 /// [`enter_dyn`], or the [`enter_with`] of the only ops' callback type. It writes the call's node
 /// (in the caller's frame, which keeps it in place until the call ends) and, where it takes the
 /// call, links it as the thread's innermost hooked call; the caller unlinks it. The last argument
-/// is the function's own address as the caller loaded it from the site. Returns [`NOT_TAKEN`] where
-/// it did not take the call, else the thread's previous innermost hooked call (null when there is
-/// none). It touches nothing of the caller's but the node: a caller's state stays in registers.
+/// is the function's own address as the caller loaded it from the site. Returns the thread's previous
+/// innermost hooked call (null when there is none) where it took the call, else an odd address
+/// ([`not_taken`]; [`is_taken`] tells them apart). It touches nothing of the caller's but the node:
+/// a caller's state stays in registers.
 pub(crate) type EnterFn = fn(&mut MaybeUninit<Node>, &'static Site, usize) -> *const Node;
 
-/// What an entry function returns when it did not take the call: an odd address, never a node's.
-const NOT_TAKEN: *const Node = std::ptr::without_provenance(1);
+/// What an entry function returns when it did not take the call: an odd address, never a node's (nor
+/// null). Made from the node's address, which is in a register on every refusal, so that the common
+/// path returns the previous link loaded straight into the return register, with no constant kept
+/// ready for the refusals.
+#[inline(always)]
+fn not_taken(node: &Node) -> *const Node {
+    std::ptr::from_ref(node).wrapping_byte_add(1)
+}
+
+/// Whether an entry function took the call (see [`EnterFn`]).
+#[inline(always)]
+fn is_taken(entered: *const Node) -> bool {
+    entered.addr() & 1 == 0
+}
 
 /// Entry of a hooked sync function, its common case: one ops that wants only its entry callback, on a
 /// thread with a membarrier record. Links `guard`'s node as the thread's innermost hooked call and runs
@@ -421,7 +435,7 @@ const NOT_TAKEN: *const Node = std::ptr::without_provenance(1);
 pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
     // SAFETY: the guard is only written in place, never moved out of its pin.
     let guard = unsafe { guard.get_unchecked_mut() };
-    let taken = enter_linked(&mut guard.node, site) != NOT_TAKEN;
+    let taken = is_taken(enter_linked(&mut guard.node, site));
     if taken {
         // The guard unlinks the node when it drops.
         guard.state.set(1);
@@ -496,7 +510,7 @@ fn enter_direct<const KEEP: bool>(
     let prev = ftrace.current.get();
     let node: &Node = node.write(Node { site, prev });
     let Some(section) = thread.reader.try_open_fast() else {
-        return NOT_TAKEN;
+        return not_taken(node);
     };
     // Acquire pairs with the Release store that published it (with its snapshot).
     // SAFETY: a site's direct path is `NO_DIRECT` or points into a published snapshot, freed only
@@ -505,7 +519,7 @@ fn enter_direct<const KEEP: bool>(
     let direct = unsafe { &*site.direct.load(Ordering::Acquire) };
     if !call(direct, node) {
         section.close();
-        return NOT_TAKEN;
+        return not_taken(node);
     }
     if KEEP {
         section.close_kept();
