@@ -20,13 +20,14 @@
 //!
 //! `hook_point!` is one patched instruction (a `jmp` to the hook path, or a `mov` to a clobbered
 //! register when no ops is attached; see the runtime's `ftrace::patch`), so an unhooked call loads
-//! nothing. The hook path leaves the function by a tail call to `hooked`, which pins the guard in
-//! its own frame and runs the body there, so the traced function itself calls nothing: unhooked, it
-//! is the plain function plus the one instruction, with the same frame (none for a leaf, which
-//! keeps its red zone). The body closure is `FnOnce` with the function's return type, so `return`,
-//! `?`, coercions and borrows returned from `&mut` arguments check as in the function; it captures
-//! every parameter by value, so parameters are dropped after the body's locals and temporaries,
-//! last one first, as a function drops them.
+//! nothing. The hook path leaves the function by a tail call to `hooked`, which keeps the call's
+//! node (or, on the general path, a pinned guard) in its own frame and runs the body there, so the
+//! traced function itself calls nothing: unhooked, it is the plain function plus the one
+//! instruction, with the same frame (none for a leaf, which keeps its red zone). The body closure
+//! is `FnOnce` with the function's return type, so `return`, `?`, coercions and borrows returned
+//! from `&mut` arguments check as in the function; it captures every parameter by value, so
+//! parameters are dropped after the body's locals and temporaries, last one first, as a function
+//! drops them.
 //!
 //! A `#[track_caller]` function (a closure cannot be one), a method of a trait impl block (the trait
 //! may declare it `#[track_caller]`), and one whose return type is `!` or has `impl Trait` (which
@@ -317,8 +318,8 @@ pub(crate) fn rewrite(
         match outlined {
             Some(output) => {
                 // The body runs in a `move` closure: inlined where the function is not hooked, and
-                // reached by a tail call of `hooked` (which pins the guard) where it is, so the
-                // function itself calls nothing. It captures every parameter by value, in reverse
+                // reached by a tail call of `hooked` (which keeps the call's state) where it is, so
+                // the function itself calls nothing. It captures every parameter by value, in reverse
                 // order, so they are dropped where and in the order a function drops them: after the
                 // body's locals and temporaries, the last one first.
                 let body = Ident::new("__tracehook_body", Span::mixed_site());

@@ -4,26 +4,27 @@
 //! publishes (`Site::enter`) with a node in its own frame. That takes the common case (one ops
 //! wanting only its entry callback, which the site publishes next to its snapshot as
 //! `Site::direct`; a thread with a membarrier record, outside any read-side section) and returns
-//! the thread's previous innermost hooked call, or an odd address so the body closure calls
-//! the cold [`enter_slow`] with a [`Guard`] pinned in `hooked`'s frame, the argument views and the
-//! site's redirect type. The entry function
-//! is made for the callback's own type ([`enter_with`], instantiated by [`Ops::new`]), so the
-//! callback is inlined into it: for a small callback the whole common case is one leaf function that
-//! saves no register (the kernel's per-ops trampoline, which calls its ops' function directly). Code
-//! is never freed, so the function may be loaded outside any section; inside its section one compare
-//! checks that the site's direct path is still the one it was made for (and has an enabled ops).
-//! Every refusal on the way costs no test of its own: a thread without a usable record points at a
-//! static record whose number is odd (as if nested), a site without a direct path at [`NO_DIRECT`],
-//! whose ops word is 0, and a panicking callback makes the entry function refuse the call, so
-//! `enter_slow` takes it and removes the ops once out of the section. Both paths link a node (the
-//! entry function's, or the guard's) into the thread's chain of hooked calls (the shadow stack: `Call::parent` is the previous
-//! link) and run the entry callbacks inside a read-side section. Exit callbacks owed to the ops whose
-//! entry callbacks ran are kept on a thread-local stack. A call the common path took ends in
-//! `hooked`, which restores the previous link from a register (a drop guard holding it does, on
-//! unwinding); otherwise dropping the guard unlinks the node, with one thread-local store when nothing is owed, or runs the owed
-//! exit callbacks in a second section. The read side never spans the traced body, so a long-running
-//! call cannot hold up `unregister`. The generated code's in-place form (see the macro) pins the
-//! guard in the traced function's own frame and calls [`enter`], then [`enter_slow`] if it refused.
+//! the thread's previous innermost hooked call, or an odd address so the body closure calls the
+//! cold [`enter_slow`] with a [`Guard`] pinned in `hooked`'s frame, the argument views and the
+//! site's redirect type. The entry function is made for the callback's own type ([`enter_with`],
+//! instantiated by [`Ops::new`]), so the callback is inlined into it: for a small callback the
+//! whole common case is one leaf function that saves no register (the kernel's per-ops trampoline,
+//! which calls its ops' function directly). Code is never freed, so the function may be loaded
+//! outside any section; inside its section one compare checks that the site's direct path is still
+//! the one it was made for (and has an enabled ops). Every refusal on the way costs no test of its
+//! own: a thread without a usable record points at a static record whose number is odd (as if
+//! nested), a site without a direct path at [`NO_DIRECT`], whose ops word is 0, and a panicking
+//! callback makes the entry function refuse the call, so `enter_slow` takes it and removes the ops
+//! once out of the section. Both paths link a node (the entry function's, or the guard's) into the
+//! thread's chain of hooked calls (the shadow stack: `Call::parent` is the previous link) and run
+//! the entry callbacks inside a read-side section. Exit callbacks owed to the ops whose entry
+//! callbacks ran are kept on a thread-local stack. A call the common path took ends in `hooked`,
+//! which restores the previous link from a register (a drop guard holding it does, on unwinding);
+//! otherwise dropping the guard unlinks the node, with one thread-local store when nothing is
+//! owed, or runs the owed exit callbacks in a second section. The read side never spans the traced
+//! body, so a long-running call cannot hold up `unregister`. The generated code's in-place form
+//! (see the macro) pins the guard in the traced function's own frame and calls [`enter`], then
+//! [`enter_slow`] if it refused.
 //!
 //! `async fn`s use [`enter_async`] and an [`AsyncGuard`] that carries its owed exits with it (the future
 //! may finish on another thread); [`Instrumented`] links a node around each poll.
