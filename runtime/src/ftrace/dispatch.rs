@@ -5,7 +5,7 @@
 //! wanting only its entry callback, which the site publishes next to its snapshot as
 //! `Site::direct`; a thread with a membarrier record, outside any read-side section) and returns
 //! the thread's previous innermost hooked call, or an odd address so the body closure calls the
-//! cold [`enter_slow`] with a [`Guard`] pinned in `hooked`'s frame, the argument views and the
+//! cold [`enter_slow`] with a [`Guard`] pinned in the frame of [`refused`], the argument views and the
 //! site's redirect type. The entry function is made for the callback's own type ([`enter_with`],
 //! instantiated by [`Ops::new`]), so the callback is inlined into it: for a small callback the
 //! whole common case is one leaf function that saves no register (the kernel's per-ops trampoline,
@@ -275,10 +275,9 @@ pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
     body
 }
 
-/// Runs a traced function's body on its hook path, with a guard pinned in this frame: called from
-/// the function's hook point in tail position, so the traced function itself makes no call and
-/// keeps the frame of the plain function (none, for a leaf) when it is not hooked. Never inlined,
-/// for the same reason.
+/// Runs a traced function's body on its hook path: called from the function's hook point in tail
+/// position, so the traced function itself makes no call and keeps the frame of the plain function
+/// (none, for a leaf) when it is not hooked. Never inlined, for the same reason.
 ///
 /// Enters the call through the site's entry function first. Where that took the call (the common
 /// case), the body runs with nothing to do for the hook, and the call ends here: the thread's
@@ -287,32 +286,58 @@ pub fn body<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> F {
 /// there moments before, and chain every hooked call to the previous one through two
 /// store-to-load round trips. The entry function is given only the node, not a guard: nothing of
 /// this frame's state is in memory it could read, so the common path stores no state word at all
-/// (a body that cannot unwind costs the restore only). Otherwise the body gets a guard, for
-/// [`enter_slow`]. Either way a body that unwinds ends the call: `Unlink` or the guard drops.
+/// (a body that cannot unwind costs the restore only). The body's captures (the function's
+/// arguments) wait in this frame next to the node, where the entry function's call cannot clobber
+/// them, and a refused call goes on in [`refused`]: so the common path keeps nothing in a register
+/// across a call and saves none (the plain function's arguments stored once and loaded once, where
+/// callee-saved registers would cost a push, a pop and a move each way). Otherwise the body gets a
+/// guard, for [`enter_slow`]. Either way a body that unwinds ends the call: `Unlink` or the guard
+/// drops.
 #[doc(hidden)]
 #[inline(never)]
 pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F) -> R {
-    // Stays in this frame, in place, while the entry function has it linked (until `_unlink`
-    // drops).
-    let mut node = MaybeUninit::uninit();
-    let entered = enter_linked(&mut node, K::SITE);
+    // The node stays in this frame, in place, while the entry function has it linked (until
+    // `_unlink` drops). The body is kept next to it, in memory across the entry function's call.
+    let mut frame = Frame {
+        node: MaybeUninit::uninit(),
+        body: MaybeUninit::new(body),
+    };
+    let entered = enter_linked(&mut frame.node, K::SITE);
     if !is_taken(entered) {
-        let guard = std::pin::pin!(Guard::new());
-        return body(Hook(Some(guard)));
+        // SAFETY: written above and read once; the entry function writes only the node.
+        return refused(unsafe { frame.body.assume_init_read() });
     }
     // Ends the call when the body returns or unwinds. Its one word is `entered`, in a register.
     let _unlink = Unlink(entered);
+    // SAFETY: as above.
+    let body = unsafe { frame.body.assume_init_read() };
     body(Hook(None))
+}
+
+/// The rest of a [`hooked`] call the entry function refused: the body, with a guard pinned here for
+/// [`enter_slow`]. A function of its own, so that `hooked` keeps nothing in a register across a call
+/// (and saves none) on the common path.
+#[inline(never)]
+fn refused<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> R {
+    let guard = std::pin::pin!(Guard::new());
+    body(Hook(Some(guard)))
+}
+
+/// What [`hooked`] keeps in its frame across the entry function's call: the node, and the body.
+#[repr(C)]
+struct Frame<F> {
+    node: MaybeUninit<Node>,
+    body: MaybeUninit<F>,
 }
 
 /// Ends a call the entry function took, in [`hooked`]: the thread's innermost hooked call goes back
 /// to the one before it.
-struct Unlink(*const Node);
+struct Unlink(Entered);
 
 impl Drop for Unlink {
     #[inline(always)]
     fn drop(&mut self) {
-        thread::current().ftrace.current.set(self.0);
+        thread::current().ftrace.current.set(self.0.prev);
     }
 }
 
@@ -402,25 +427,42 @@ impl RedirectPoint {
 /// [`enter_dyn`], or the [`enter_with`] of the only ops' callback type. It writes the call's node
 /// (in the caller's frame, which keeps it in place until the call ends) and, where it takes the
 /// call, links it as the thread's innermost hooked call; the caller unlinks it. The last argument
-/// is the function's own address as the caller loaded it from the site. Returns the thread's previous
-/// innermost hooked call (null when there is none) where it took the call, else an odd address
-/// ([`not_taken`]; [`is_taken`] tells them apart). It touches nothing of the caller's but the node:
-/// a caller's state stays in registers.
-pub(crate) type EnterFn = fn(&mut MaybeUninit<Node>, &'static Site, usize) -> *const Node;
+/// is the function's own address as the caller loaded it from the site; the third is never read
+/// (see [`Entered`]). Returns [`Entered`]. It touches nothing of the caller's but the node: a
+/// caller's state stays where it was.
+pub(crate) type EnterFn =
+    fn(&mut MaybeUninit<Node>, &'static Site, MaybeUninit<usize>, usize) -> Entered;
+
+/// What an entry function returns: where it took the call, the thread's previous innermost hooked
+/// call (null when there is none), to restore when the call ends; else an odd address
+/// ([`not_taken`]; [`is_taken`] tells them apart). A pair whose first word is left undefined, so
+/// that `prev` comes back in the second return register (`rdx` on x86-64), not the first: the
+/// first is where the caller's own result goes, which would otherwise have to move `prev` out of
+/// its way. The entry function's third argument, a hole never read, keeps that register free of
+/// arguments on the way in, so the entry function does not move one out of it either. Layout only:
+/// any ABI returns the same values.
+#[derive(Clone, Copy)]
+pub(crate) struct Entered {
+    _unused: MaybeUninit<usize>,
+    prev: *const Node,
+}
 
 /// What an entry function returns when it did not take the call: an odd address, never a node's (nor
 /// null). Made from the node's address, which is in a register on every refusal, so that the common
 /// path returns the previous link loaded straight into the return register, with no constant kept
 /// ready for the refusals.
 #[inline(always)]
-fn not_taken(node: &Node) -> *const Node {
-    std::ptr::from_ref(node).wrapping_byte_add(1)
+fn not_taken(node: &Node) -> Entered {
+    Entered {
+        _unused: MaybeUninit::uninit(),
+        prev: std::ptr::from_ref(node).wrapping_byte_add(1),
+    }
 }
 
 /// Whether an entry function took the call (see [`EnterFn`]).
 #[inline(always)]
-fn is_taken(entered: *const Node) -> bool {
-    entered.addr() & 1 == 0
+fn is_taken(entered: Entered) -> bool {
+    entered.prev.addr() & 1 == 0
 }
 
 /// Entry of a hooked sync function, its common case: one ops that wants only its entry callback, on a
@@ -446,13 +488,13 @@ pub fn enter(guard: Pin<&mut Guard>, site: &'static Site) -> bool {
 
 /// Calls the site's entry function on `node` (see [`EnterFn`]), returning what it did.
 #[inline(always)]
-fn enter_linked(node: &mut MaybeUninit<Node>, site: &'static Site) -> *const Node {
+fn enter_linked(node: &mut MaybeUninit<Node>, site: &'static Site) -> Entered {
     // Relaxed: the function is code, valid whatever it is; it checks inside its read-side section
     // that the site still publishes it (so it also finds the callback it was made for).
     let entry = site.enter.load(Ordering::Relaxed);
     // SAFETY: `Site::enter` only ever holds `EnterFn`s (`Site::__new` and `publish` store them).
     let entry = unsafe { std::mem::transmute::<*mut (), EnterFn>(entry) };
-    entry(node, site, entry as usize)
+    entry(node, site, MaybeUninit::uninit(), entry as usize)
 }
 
 /// [`enter`] for an ops whose entry callback has the type `F`: the callback is called directly and
@@ -462,8 +504,9 @@ fn enter_linked(node: &mut MaybeUninit<Node>, site: &'static Site) -> *const Nod
 pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
     node: &mut MaybeUninit<Node>,
     site: &'static Site,
+    _hole: MaybeUninit<usize>,
     me: usize,
-) -> *const Node {
+) -> Entered {
     enter_direct::<true>(node, site, |direct, node| {
         // One compare: the site has a direct path (`NO_DIRECT`'s word is 0), its ops is enabled, and
         // its entry function is this one (the caller loaded this very value from the site, which
@@ -482,8 +525,9 @@ pub(crate) fn enter_with<F: Fn(&Call<'_>) + Send + Sync + 'static>(
 pub(crate) fn enter_dyn(
     node: &mut MaybeUninit<Node>,
     site: &'static Site,
+    _hole: MaybeUninit<usize>,
     _me: usize,
-) -> *const Node {
+) -> Entered {
     enter_direct::<false>(node, site, |direct, node| {
         // The site has a direct path (`NO_DIRECT`'s word is 0) and its ops is enabled.
         // SAFETY: as in `call_direct`.
@@ -503,7 +547,7 @@ fn enter_direct<const KEEP: bool>(
     node: &mut MaybeUninit<Node>,
     site: &'static Site,
     call: impl FnOnce(&Direct, &Node) -> bool,
-) -> *const Node {
+) -> Entered {
     let thread = thread::current();
     let ftrace = &thread.ftrace;
     // Written first (`enter_slow` writes its own if we refuse the call): `site` is then dead, one
@@ -534,7 +578,10 @@ fn enter_direct<const KEEP: bool>(
     // next `enter_slow` or the next writer (the ops is disabled already, and no longer counts as
     // registered).
     ftrace.current.set(std::ptr::from_ref(node));
-    prev
+    Entered {
+        _unused: MaybeUninit::uninit(),
+        prev,
+    }
 }
 
 /// Entry of a hooked sync function in general (where the entry function refused it): the site's first

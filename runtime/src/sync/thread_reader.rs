@@ -171,11 +171,11 @@ impl ThreadReader {
         if seq & 1 == 1 {
             return None;
         }
-        Domain::enter(record, seq + 1, Mode::Membarrier);
-        Some(FastSection {
-            record,
-            seq: seq + 1,
-        })
+        // Kept in the register it was loaded into: the close then stores it incremented again,
+        // rather than the compiler keeping the loaded number as well, for a `+ 2` from it.
+        let seq = in_place(seq + 1);
+        Domain::enter(record, seq, Mode::Membarrier);
+        Some(FastSection { record, seq })
     }
 
     /// Leaves the section [`ThreadReader::try_open_fast`] opened, finding its record again (across a
@@ -250,6 +250,17 @@ impl ThreadReader {
             GLOBAL.release_record(record);
         }
     }
+}
+
+/// `value`, as a value the compiler cannot trace back to how it was computed (no instruction).
+#[inline(always)]
+fn in_place(mut value: u64) -> u64 {
+    #[cfg(not(loom))]
+    // SAFETY: an empty template: reads and writes nothing but the register it is given.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) value, options(pure, nomem, nostack, preserves_flags));
+    }
+    value
 }
 
 /// A reserved running slot of this thread's record.
