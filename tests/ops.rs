@@ -1,6 +1,6 @@
 //! The Ops contract: registration errors, flags, redirects, panics, handles and enabled_functions.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tracehook::ftrace::{self, Error, Flags, Ops, Phase, Site};
 use tracehook::traceable;
@@ -410,6 +410,43 @@ fn call_ops_is_the_registered_ops() {
     ops.unregister().unwrap();
     holder.lock().unwrap().take();
     assert_eq!(same.load(Ordering::SeqCst), 1);
+}
+
+/// Sets its flag when dropped: tells when an ops' callback (and so the ops) is freed.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_ops_is_freed_with_its_last_handle_also_after_its_callback_cloned_call_ops() {
+    let freed = Arc::new(AtomicBool::new(false));
+    let clones = Arc::new(AtomicUsize::new(0));
+    let (flag, c) = (SetOnDrop(Arc::clone(&freed)), Arc::clone(&clones));
+    let ops = Ops::new(move |call| {
+        let _ = &flag;
+        // A handle made from the one `Call::ops` shows counts like any other.
+        let handle = call.ops().clone();
+        assert!(handle.ptr_eq(call.ops()));
+        c.fetch_add(1, Ordering::SeqCst);
+        drop(handle);
+    });
+    ops.set_filter("ops_target", true).unwrap();
+    ops.register().unwrap();
+    for i in 0..3 {
+        ops_target(i);
+    }
+    assert_eq!(clones.load(Ordering::SeqCst), 3);
+    ops.unregister().unwrap();
+    assert!(!freed.load(Ordering::SeqCst), "a handle is still alive");
+    drop(ops);
+    assert!(
+        freed.load(Ordering::SeqCst),
+        "the ops went with its last handle"
+    );
 }
 
 // ---------- enabled_functions ----------

@@ -31,9 +31,10 @@ pub(crate) const UNTOUCHED: *mut Snapshot = std::ptr::NonNull::<Snapshot>::dangl
 pub struct Site {
     /// Null when no ops is attached; else the current immutable snapshot of attached ops.
     pub(crate) dispatch: AtomicPtr<Snapshot>,
-    /// The direct path of the snapshot in `dispatch` (points into it), or
-    /// `ftrace::dispatch::NO_DIRECT` when it has none: published with it, so the common hooked call
-    /// finds what to call, and whether it may, with one load and one compare.
+    /// The direct path of the snapshot in `dispatch` (part of the ops of its only entry, which the
+    /// snapshot keeps alive), or `ftrace::dispatch::NO_DIRECT` when it has none: published with it,
+    /// so the common hooked call finds what to call, and whether it may, with two loads and one
+    /// compare.
     pub(crate) direct: AtomicPtr<Direct>,
     /// The entry function of `direct` (`ftrace::dispatch::EnterFn`): the one the hook path calls.
     pub(crate) enter: AtomicPtr<()>,

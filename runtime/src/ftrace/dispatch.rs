@@ -2,8 +2,8 @@
 //!
 //! A traced function's hook path tail-calls [`hooked`], which calls the entry function the site
 //! publishes (`Site::enter`) with a node in its own frame. That takes the common case (one ops
-//! wanting only its entry callback, which the site publishes next to its snapshot as
-//! `Site::direct`; a thread with a membarrier record, outside any read-side section) and returns
+//! wanting only its entry callback, whose [`Direct`], part of the ops itself, the site publishes
+//! next to its snapshot as `Site::direct`; a thread with a membarrier record, outside any read-side section) and returns
 //! the thread's previous innermost hooked call, or an odd address so the body closure calls the
 //! cold [`enter_slow`] with a [`Guard`] pinned in the frame of [`refused`], the argument views and the
 //! site's redirect type. The entry function is made for the callback's own type ([`enter_with`],
@@ -42,6 +42,7 @@ use std::marker::PhantomPinned;
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
@@ -49,76 +50,118 @@ use std::task::{Context, Poll};
 /// The immutable set of ops attached to one site, published through `Site::dispatch`.
 pub(crate) struct Snapshot {
     pub(crate) entries: Box<[SnapEntry]>,
-    /// One ops that needs nothing but its entry callback called: the direct path (ftrace's
-    /// trampoline calling one ops directly, where several need the list function).
-    direct: Option<Direct>,
+    /// Where the only entry's ops needs nothing but its entry callback called, that ops' direct path
+    /// (ftrace's trampoline calling one ops directly, where several need the list function).
+    direct: Option<NonNull<Direct>>,
 }
 
-/// What the direct path needs, resolved when the snapshot is built: no lookups on the hot path.
+/// What the direct path needs, kept in the ops itself ([`OpsInner::direct`]), so that a site's
+/// direct path is one hop from the site and its enabled check one load more: no snapshot in between.
 pub(crate) struct Direct {
-    /// Its ops' `live` word: 0 once disabled, else its entry function's address (1 without one):
-    /// the enabled check, and on the typed path the check that the entry function was made for
-    /// it, in one compare ([`OpsInner::live`]). [`NO_DIRECT`]'s is 0.
-    live: *const AtomicUsize,
-    /// The entry callback of the only entry (owned by its ops, which the snapshot keeps alive).
+    /// 0 once disabled (a callback panicked, or the last handle was dropped inside a callback): the
+    /// ops is skipped at once and removed by the next writer. Else the address of the ops' typed
+    /// entry function (1 without one), so the typed direct path tests "enabled, and made for my
+    /// callback type" with one compare (see [`enter_with`]). [`NO_DIRECT`]'s is 0.
+    live: AtomicUsize,
+    /// The ops' entry callback (owned by the ops; null without one, and in [`NO_DIRECT`]).
     callback: *const CallbackFn,
-    /// The only entry's handle on its ops, as `Call::ops` shows it (points into `entries`, a boxed
-    /// slice that never moves).
-    handle: *const Arc<OpsInner>,
+    /// A handle on the ops this is part of, as `Call::ops` shows it: a bitwise copy of the ops' first
+    /// `Arc`, which counts nothing and is never dropped (written by [`Direct::attach`]; uninit in
+    /// [`NO_DIRECT`], which is never read past `live`).
+    handle: MaybeUninit<Arc<OpsInner>>,
 }
 
 /// The direct path of a site that has none (no ops, or several, or one that wants more than its
 /// entry callback): its `live` word is 0, which turns every entry function away without a test
 /// of its own, and nothing else of it is ever read.
 pub(crate) static NO_DIRECT: Direct = Direct {
-    live: &raw const NO_DIRECT_LIVE,
+    live: AtomicUsize::new(0),
     callback: std::ptr::null::<fn(&Call<'_>)>() as *const CallbackFn,
-    handle: std::ptr::null(),
+    handle: MaybeUninit::uninit(),
 };
 
-static NO_DIRECT_LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: `Direct` points into the snapshot's own entries and their ops (`Send + Sync`), which live as
-// long as the snapshot and are never written through these pointers.
+// SAFETY: `direct` points into the ops of the snapshot's own entries (`Send + Sync`), which live as
+// long as the snapshot.
 unsafe impl Send for Snapshot {}
 // SAFETY: as above.
 unsafe impl Sync for Snapshot {}
-// SAFETY: as above; `NO_DIRECT` points to a static atomic and to nothing else.
+// SAFETY: `callback` points to the `Send + Sync` callback its ops owns, and is never written; the
+// handle is an `Arc` of a `Send + Sync` ops. `NO_DIRECT` points to nothing.
 unsafe impl Sync for Direct {}
+// SAFETY: as above.
+unsafe impl Send for Direct {}
 
 impl Direct {
-    /// Its ops' `live` word ([`OpsInner::live`]); 0 for [`NO_DIRECT`].
+    /// The direct path of an ops whose entry function is `enter` and entry callback `callback`,
+    /// before its handle is written ([`Direct::attach`]).
+    pub(crate) fn new(enter: Option<EnterFn>, callback: Option<&CallbackFn>) -> Self {
+        Self {
+            live: AtomicUsize::new(Self::enabled(enter)),
+            callback: callback.map_or(NO_DIRECT.callback, std::ptr::from_ref),
+            handle: MaybeUninit::uninit(),
+        }
+    }
+
+    /// The `live` word of an enabled ops whose entry function is `enter`.
+    pub(crate) fn enabled(enter: Option<EnterFn>) -> usize {
+        enter.map_or(1, |enter| enter as usize)
+    }
+
+    /// The `live` word (see the field).
+    pub(crate) fn word(&self) -> &AtomicUsize {
+        &self.live
+    }
+
+    /// Writes the handle of a new ops' direct path: `ops` is its first `Arc`, the only one.
+    pub(crate) fn attach(ops: &mut Arc<OpsInner>) {
+        // SAFETY: a bitwise copy of `ops`, kept in a `MaybeUninit`: it is never dropped, so it
+        // never gives back a count it did not take, and it points to the ops that holds it, which
+        // is alive whenever it is read.
+        let handle = MaybeUninit::new(unsafe { std::ptr::read(ops) });
+        let Some(inner) = Arc::get_mut(ops) else {
+            unreachable!("a new ops has one handle")
+        };
+        inner.direct.handle = handle;
+    }
+
+    /// `live` ([`Direct::word`]); 0 for [`NO_DIRECT`].
     #[inline(always)]
     fn live(&self) -> usize {
-        // SAFETY: an ops' word lives as long as the snapshot that points to it; `NO_DIRECT`'s is
-        // static. Relaxed: as in `OpsInner::live`.
-        unsafe { (*self.live).load(Ordering::Relaxed) }
+        // Relaxed: a callback already running may finish; the writer that removes the ops waits
+        // for it. The non-zero value never changes, so no other memory depends on it.
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// The handle on its ops; not for [`NO_DIRECT`].
+    #[inline(always)]
+    fn handle(&self) -> &Arc<OpsInner> {
+        // SAFETY: every `Direct` but `NO_DIRECT` is part of an ops made by `OpsInner::new`, which
+        // attached it; `NO_DIRECT`'s `live` is 0, so nothing reads its handle.
+        unsafe { self.handle.assume_init_ref() }
     }
 }
 
 impl Snapshot {
     /// Its direct path, as a site publishes it next to the snapshot ([`NO_DIRECT`]: none).
     pub(crate) fn direct_ptr(&self) -> *mut Direct {
-        std::ptr::from_ref(self.direct.as_ref().unwrap_or(&NO_DIRECT)).cast_mut()
+        self.direct
+            .map_or((&raw const NO_DIRECT).cast_mut(), NonNull::as_ptr)
     }
 
     /// The entry function a site publishes with this snapshot: its direct path's ops' own
     /// ([`enter_with`]) where it has one, else [`enter_dyn`].
     pub(crate) fn enter_fn(&self) -> EnterFn {
-        self.direct
-            .as_ref()
-            // SAFETY: the direct path's handle points into this snapshot's entries.
-            .and_then(|direct| unsafe { &*direct.handle }.enter)
-            .unwrap_or(enter_dyn)
+        match (&*self.entries, self.direct) {
+            ([only], Some(_)) => only.ops.enter.unwrap_or(enter_dyn),
+            _ => enter_dyn,
+        }
     }
 
     pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
         let direct = match &*entries {
-            [only] if only.bits == 0 => only.ops.entry.as_ref().map(|callback| Direct {
-                live: only.ops.live_word(),
-                callback: std::ptr::from_ref::<CallbackFn>(&**callback),
-                handle: std::ptr::from_ref(&only.ops),
-            }),
+            [only] if only.bits == 0 && only.ops.entry.is_some() => {
+                Some(NonNull::from(&only.ops.direct))
+            }
             _ => None,
         };
         Self { entries, direct }
@@ -621,8 +664,9 @@ pub fn enter_slow(
         // SAFETY: a snapshot is freed only after a grace period that starts after it was
         // unpublished; we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
-        match &snapshot.direct {
-            Some(direct) => call_direct(direct, node),
+        match snapshot.direct {
+            // SAFETY: it points into the ops of the snapshot's only entry, alive with the snapshot.
+            Some(direct) => call_direct(unsafe { direct.as_ref() }, node),
             None => {
                 let stack = &ftrace.owed;
                 let before = stack.len();
@@ -752,7 +796,7 @@ fn failed(call: &Call<'_>, payload: Box<dyn std::any::Any + Send>) {
 }
 
 /// A callback, unboxed.
-type CallbackFn = dyn Fn(&Call<'_>) + Send + Sync;
+pub(crate) type CallbackFn = dyn Fn(&Call<'_>) + Send + Sync;
 
 /// Calls one callback; a panic is caught and returned.
 #[inline(always)]
@@ -778,11 +822,9 @@ fn call_direct(direct: &Direct, node: &Node) {
 /// panicked (caught; its ops is disabled).
 #[inline(always)]
 fn run_direct(direct: &Direct, node: &Node, callback: &(impl Fn(&Call<'_>) + ?Sized)) -> bool {
-    // SAFETY: as in `call_direct`.
-    let handle = unsafe { &*direct.handle };
     let call = Call {
         node,
-        ops: Ops::from_inner_ref(handle),
+        ops: Ops::from_inner_ref(direct.handle()),
         extra: None,
         data: Cell::new(0),
     };

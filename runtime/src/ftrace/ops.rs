@@ -48,7 +48,7 @@ impl Ops {
         exit: Option<registry::Callback>,
     ) -> Self {
         Self {
-            inner: Arc::new(OpsInner::new(entry, enter, exit, Flags::NONE)),
+            inner: OpsInner::new(entry, enter, exit, Flags::NONE),
         }
     }
 

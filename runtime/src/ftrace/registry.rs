@@ -7,7 +7,7 @@
 //! callback the change removed.
 
 use super::call::Call;
-use super::dispatch::{self, EnterFn, SnapEntry, Snapshot};
+use super::dispatch::{self, Direct, EnterFn, SnapEntry, Snapshot};
 use super::filter::SiteSet;
 use super::{Error, Flags, patch};
 use crate::site::{self, Site};
@@ -31,11 +31,9 @@ pub(crate) struct OpsInner {
     active_flags: AtomicU32,
     /// Bumped at every registration, so exit callbacks are never owed across registrations.
     generation: AtomicU64,
-    /// 0 once disabled (a callback panicked, or the last handle was dropped inside a callback): the
-    /// ops is skipped at once and removed by the next writer. Else `enter`'s address (1 without
-    /// one), so the typed direct path tests "enabled, and made for my callback type" with one
-    /// compare (see `dispatch::enter_with`).
-    live: AtomicUsize,
+    /// Its direct path, which holds its `live` word: 0 once disabled, else `enter`'s address (see
+    /// [`Direct`]).
+    pub(crate) direct: Direct,
     pub(crate) state: Mutex<OpsState>,
     pub(crate) error: Mutex<Option<String>>,
     /// `Ops` handles alive; the last one dropped unregisters.
@@ -59,26 +57,30 @@ impl OpsState {
 }
 
 impl OpsInner {
+    /// A new ops, as its first handle.
     pub(crate) fn new(
         entry: Option<Callback>,
         enter: Option<EnterFn>,
         exit: Option<Callback>,
         flags: Flags,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        let direct = Direct::new(enter, entry.as_deref());
+        let mut ops = Arc::new(Self {
             entry,
             enter,
             exit,
             active_flags: AtomicU32::new(flags.bits()),
             generation: AtomicU64::new(0),
-            live: AtomicUsize::new(Self::live_value(enter)),
+            direct,
             state: Mutex::new(OpsState {
                 flags,
                 ..OpsState::default()
             }),
             error: Mutex::new(None),
             handles: AtomicUsize::new(1),
-        }
+        });
+        Direct::attach(&mut ops);
+        ops
     }
 
     #[inline]
@@ -93,16 +95,6 @@ impl OpsInner {
         self.generation.load(Ordering::Relaxed)
     }
 
-    /// `live` while enabled.
-    fn live_value(enter: Option<EnterFn>) -> usize {
-        enter.map_or(1, |enter| enter as usize)
-    }
-
-    /// The `live` word itself, for a direct path to read without a hop through the ops.
-    pub(crate) fn live_word(&self) -> *const AtomicUsize {
-        &raw const self.live
-    }
-
     #[inline]
     pub(crate) fn is_disabled(&self) -> bool {
         self.live() == 0
@@ -111,14 +103,13 @@ impl OpsInner {
     /// 0 when disabled, else the address of the ops' typed entry function (1 without one).
     #[inline(always)]
     pub(crate) fn live(&self) -> usize {
-        // Relaxed: a callback already running may finish; the writer that removes the ops waits for
-        // it. The non-zero value never changes, so no other memory depends on it.
-        self.live.load(Ordering::Relaxed)
+        // Relaxed: see `Direct::live`.
+        self.direct.word().load(Ordering::Relaxed)
     }
 
     /// Disables the ops; returns whether it was enabled.
     fn disable(&self) -> bool {
-        self.live.swap(0, Ordering::Relaxed) != 0
+        self.direct.word().swap(0, Ordering::Relaxed) != 0
     }
 }
 
@@ -321,8 +312,9 @@ pub(crate) fn register(ops: &Arc<OpsInner>) -> Result<(), Error> {
         ops.active_flags
             .store(candidate.flags.bits(), Ordering::Relaxed);
         ops.generation.fetch_add(1, Ordering::Relaxed);
-        ops.live
-            .store(OpsInner::live_value(ops.enter), Ordering::Relaxed);
+        ops.direct
+            .word()
+            .store(Direct::enabled(ops.enter), Ordering::Relaxed);
         *ops.error.lock() = None;
         ops.state.lock().registered = true;
         registry.ops.push(Arc::clone(ops));
