@@ -347,8 +347,11 @@ pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F)
     };
     let entered = enter_linked(&mut frame.node, K::SITE);
     if !is_taken(entered) {
-        // SAFETY: written above and read once; the entry function writes only the node.
-        return refused(unsafe { frame.body.assume_init_read() });
+        // SAFETY: written above and read once (here or below); the entry function writes only
+        // the node. The address goes through `black_box`: the compiler cannot tell that this
+        // path loads the captures too, so it does not load them ahead of the branch, and the
+        // common path folds its load into the body's first use of them (codegen only).
+        return unsafe { refused(std::hint::black_box(&mut frame.body)) };
     }
     // Ends the call when the body returns or unwinds. Its one word is `entered`, in a register.
     let _unlink = Unlink(entered);
@@ -359,9 +362,14 @@ pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F)
 
 /// The rest of a [`hooked`] call the entry function refused: the body, with a guard pinned here for
 /// [`enter_slow`]. A function of its own, so that `hooked` keeps nothing in a register across a call
-/// (and saves none) on the common path.
+/// (and saves none) on the common path. It moves the body out of `hooked`'s frame itself.
+///
+/// # Safety
+/// `body` is initialised, and not read again.
 #[inline(never)]
-fn refused<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: F) -> R {
+unsafe fn refused<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: &mut MaybeUninit<F>) -> R {
+    // SAFETY: the caller's contract.
+    let body = unsafe { body.assume_init_read() };
     let guard = std::pin::pin!(Guard::new());
     body(Hook(Some(guard)))
 }
