@@ -348,10 +348,10 @@ pub fn hooked<K: SiteKey, R, F: for<'g> FnOnce(Hook<'g>) -> R>(_key: K, body: F)
     let entered = enter_linked(&mut frame.node, K::SITE);
     if !is_taken(entered) {
         // SAFETY: written above and read once (here or below); the entry function writes only
-        // the node. The address goes through `black_box`: the compiler cannot tell that this
-        // path loads the captures too, so it does not load them ahead of the branch, and the
-        // common path folds its load into the body's first use of them (codegen only).
-        return unsafe { refused(std::hint::black_box(&mut frame.body)) };
+        // the node. The address goes through `opaque`: the compiler cannot tell that this path
+        // loads the captures too, so it does not load them ahead of the branch, and the common
+        // path folds its load into the body's first use of them.
+        return unsafe { refused(opaque(&mut frame.body)) };
     }
     // Ends the call when the body returns or unwinds. Its one word is `entered`, in a register.
     let _unlink = Unlink(entered);
@@ -372,6 +372,18 @@ unsafe fn refused<R, F: for<'g> FnOnce(Hook<'g>) -> R>(body: &mut MaybeUninit<F>
     let body = unsafe { body.assume_init_read() };
     let guard = std::pin::pin!(Guard::new());
     body(Hook(Some(guard)))
+}
+
+/// `pointer`, as one the compiler cannot trace back to where it points (no instruction; codegen
+/// only: the pointee may be read and written through it as through `pointer`).
+#[inline(always)]
+fn opaque<T>(pointer: &mut T) -> &mut T {
+    let mut address = std::ptr::from_mut(pointer);
+    // SAFETY: an empty template: it neither reads nor writes the register it is given, nor any
+    // memory, though the compiler must assume it may.
+    unsafe { std::arch::asm!("/* {0} */", inout(reg) address, options(nostack, preserves_flags)) };
+    // SAFETY: `address` is still `pointer`, with its provenance and its borrow.
+    unsafe { &mut *address }
 }
 
 /// What [`hooked`] keeps in its frame across the entry function's call: the node, and the body.
