@@ -3,10 +3,10 @@
 //! A traced function's hook path tail-calls [`hooked`], which calls the entry function the site
 //! publishes (`Site::enter`) with a node in its own frame. That takes the common case (one ops
 //! wanting only its entry callback, whose [`Direct`], part of the ops itself, the site publishes
-//! next to its snapshot as `Site::direct`; a thread with a membarrier record, outside any read-side section) and returns
-//! the thread's previous innermost hooked call, or an odd address so the body closure calls the
-//! cold [`enter_slow`] with a [`Guard`] pinned in the frame of [`refused`], the argument views and the
-//! site's redirect type. The entry function is made for the callback's own type ([`enter_with`],
+//! next to its snapshot as `Site::direct`; a thread with a membarrier record, outside any
+//! read-side section) and returns the thread's previous innermost hooked call, or an odd address
+//! so the body closure calls the cold [`enter_slow`] with a [`Guard`] pinned in the frame of
+//! [`refused`], the argument views and the site's redirect type. The entry function is made for the callback's own type ([`enter_with`],
 //! instantiated by [`Ops::new`]), so the callback is inlined into it: for a small callback the
 //! whole common case is one leaf function that saves no register (the kernel's per-ops trampoline,
 //! which calls its ops' function directly). Code is never freed, so the function may be loaded
@@ -42,7 +42,6 @@ use std::marker::PhantomPinned;
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
@@ -50,9 +49,6 @@ use std::task::{Context, Poll};
 /// The immutable set of ops attached to one site, published through `Site::dispatch`.
 pub(crate) struct Snapshot {
     pub(crate) entries: Box<[SnapEntry]>,
-    /// Where the only entry's ops needs nothing but its entry callback called, that ops' direct path
-    /// (ftrace's trampoline calling one ops directly, where several need the list function).
-    direct: Option<NonNull<Direct>>,
 }
 
 /// What the direct path needs, kept in the ops itself ([`OpsInner::direct`]), so that a site's
@@ -80,11 +76,6 @@ pub(crate) static NO_DIRECT: Direct = Direct {
     handle: MaybeUninit::uninit(),
 };
 
-// SAFETY: `direct` points into the ops of the snapshot's own entries (`Send + Sync`), which live as
-// long as the snapshot.
-unsafe impl Send for Snapshot {}
-// SAFETY: as above.
-unsafe impl Sync for Snapshot {}
 // SAFETY: `callback` points to the `Send + Sync` callback its ops owns, and is never written; the
 // handle is an `Arc` of a `Send + Sync` ops. `NO_DIRECT` points to nothing.
 unsafe impl Sync for Direct {}
@@ -124,6 +115,16 @@ impl Direct {
         inner.direct.handle = handle;
     }
 
+    /// The ops' entry callback; not for [`NO_DIRECT`].
+    #[inline(always)]
+    fn callback(&self) -> &CallbackFn {
+        // SAFETY: every `Direct` but `NO_DIRECT` is part of an ops that has an entry callback
+        // (`Snapshot::direct` picks no other) and owns it: alive while the ops is, which a
+        // snapshot that reaches this `Direct` keeps alive. `NO_DIRECT`'s `live` is 0, so nothing
+        // reads its callback.
+        unsafe { &*self.callback }
+    }
+
     /// `live` ([`Direct::word`]); 0 for [`NO_DIRECT`].
     #[inline(always)]
     fn live(&self) -> usize {
@@ -142,29 +143,36 @@ impl Direct {
 }
 
 impl Snapshot {
+    /// The ops of its only entry, where that ops needs nothing but its entry callback called: the
+    /// direct path (ftrace's trampoline calling one ops directly, where several need the list
+    /// function).
+    fn direct_ops(&self) -> Option<&OpsInner> {
+        match &*self.entries {
+            [only] if only.bits == 0 && only.ops.entry.is_some() => Some(&only.ops),
+            _ => None,
+        }
+    }
+
+    /// Its direct path ([`Snapshot::direct_ops`]'s [`Direct`]), or `None`.
+    fn direct(&self) -> Option<&Direct> {
+        self.direct_ops().map(|ops| &ops.direct)
+    }
+
     /// Its direct path, as a site publishes it next to the snapshot ([`NO_DIRECT`]: none).
     pub(crate) fn direct_ptr(&self) -> *mut Direct {
-        self.direct
-            .map_or((&raw const NO_DIRECT).cast_mut(), NonNull::as_ptr)
+        std::ptr::from_ref(self.direct().unwrap_or(&NO_DIRECT)).cast_mut()
     }
 
     /// The entry function a site publishes with this snapshot: its direct path's ops' own
     /// ([`enter_with`]) where it has one, else [`enter_dyn`].
     pub(crate) fn enter_fn(&self) -> EnterFn {
-        match (&*self.entries, self.direct) {
-            ([only], Some(_)) => only.ops.enter.unwrap_or(enter_dyn),
-            _ => enter_dyn,
-        }
+        self.direct_ops()
+            .and_then(|ops| ops.enter)
+            .unwrap_or(enter_dyn)
     }
 
     pub(crate) fn new(entries: Box<[SnapEntry]>) -> Self {
-        let direct = match &*entries {
-            [only] if only.bits == 0 && only.ops.entry.is_some() => {
-                Some(NonNull::from(&only.ops.direct))
-            }
-            _ => None,
-        };
-        Self { entries, direct }
+        Self { entries }
     }
 }
 
@@ -387,7 +395,6 @@ fn opaque<T>(pointer: &mut T) -> &mut T {
 }
 
 /// What [`hooked`] keeps in its frame across the entry function's call: the node, and the body.
-#[repr(C)]
 struct Frame<F> {
     node: MaybeUninit<Node>,
     body: MaybeUninit<F>,
@@ -593,8 +600,7 @@ pub(crate) fn enter_dyn(
 ) -> Entered {
     enter_direct::<false>(node, site, |direct, node| {
         // The site has a direct path (`NO_DIRECT`'s word is 0) and its ops is enabled.
-        // SAFETY: as in `call_direct`.
-        direct.live() != 0 && run_direct(direct, node, unsafe { &*direct.callback })
+        direct.live() != 0 && run_direct(direct, node, direct.callback())
     })
 }
 
@@ -684,9 +690,8 @@ pub fn enter_slow(
         // SAFETY: a snapshot is freed only after a grace period that starts after it was
         // unpublished; we are inside a read-side section that began before we loaded it.
         let snapshot = unsafe { &*snapshot };
-        match snapshot.direct {
-            // SAFETY: it points into the ops of the snapshot's only entry, alive with the snapshot.
-            Some(direct) => call_direct(unsafe { direct.as_ref() }, node),
+        match snapshot.direct() {
+            Some(direct) => call_direct(direct, node),
             None => {
                 let stack = &ftrace.owed;
                 let before = stack.len();
@@ -832,9 +837,7 @@ fn run_callback(
 #[inline(always)]
 fn call_direct(direct: &Direct, node: &Node) {
     if direct.live() != 0 {
-        // SAFETY: `Direct` points into the snapshot's entries and their ops, alive while we are
-        // inside the read-side section in which the snapshot was loaded.
-        run_direct(direct, node, unsafe { &*direct.callback });
+        run_direct(direct, node, direct.callback());
     }
 }
 
