@@ -14,6 +14,14 @@ each, as the `%fs:` forms are):
   before_hH_eE  traceable_on as it was at 47 instructions per call (`hooked` at offset H, the entry
                 function at E)
   now_hH_eE     traceable_on at 42 instructions per call
+  cut1_eE, cut2_eE, noparity_eE, nostores_eE
+                traceable_on now (`hooked` at offset 0) with instructions cut from the entry function
+                that the runtime cannot cut as it stands, to see what each would be worth: the live
+                word compared in memory (one instruction fewer); that and the thread-local base
+                folded into each access, as a local-exec access would be (one more in the entry
+                function and one in `hooked`); that and no parity test of the section's number
+                (which lets nested sections through); that and no section at all (no stores to the
+                reader record)
 
 Run: bash scripts/frontend.sh [CASE-PREFIX...]; it prints each case's cycles per call (its fastest
 chunk of calls, at the clock measured by a chain of dependent adds).
@@ -208,6 +216,22 @@ for h in (0, 16, 32, 48):
 for h in (0, 16, 32, 48):
     for e in (0, 16, 32, 48):
         traced(f"now_h{h}_e{e}", h, e, NOW_HOOKED, NOW_ENTRY, True)
+
+# Cuts the runtime cannot make as it stands, each on top of the one before (see the docstring).
+CUT1_ENTRY = NOW_ENTRY.replace("  mov (%rsi),%rsi\n  cmp %rcx,%rsi\n", "  cmp %rcx,(%rsi)\n")
+CUT2_ENTRY = (CUT1_ENTRY.replace("  lea TLS(%rip),%r8\n", "")
+              .replace("(%r8)", "+TLS(%rip)"))
+CUT2_HOOKED = NOW_HOOKED.replace("  lea TLS(%rip),%rcx\n  mov %rdx,0x360(%rcx)\n",
+                                 "  mov %rdx,0x360+TLS(%rip)\n")
+NOPARITY_ENTRY = CUT2_ENTRY.replace("  test $0x1,%r9b\n  jne 8f\n", "")
+NOSTORES_ENTRY = (NOPARITY_ENTRY.replace("  or $0x1,%r9\n  mov %r9,0x40(%rax)\n", "")
+                  .replace("  inc %r9\n  mov %r9,0x40(%rax)\n", ""))
+assert len({NOW_ENTRY, CUT1_ENTRY, CUT2_ENTRY, NOPARITY_ENTRY, NOSTORES_ENTRY}) == 5
+for e in (0, 16, 32, 48):
+    traced(f"cut1_e{e}", 0, e, NOW_HOOKED, CUT1_ENTRY, True)
+    traced(f"cut2_e{e}", 0, e, CUT2_HOOKED, CUT2_ENTRY, True)
+    traced(f"noparity_e{e}", 0, e, CUT2_HOOKED, NOPARITY_ENTRY, True)
+    traced(f"nostores_e{e}", 0, e, CUT2_HOOKED, NOSTORES_ENTRY, True)
 
 header = """
 .data
