@@ -20,8 +20,8 @@ each, as the `%fs:` forms are):
                 word compared in memory (one instruction fewer); that and the thread-local base
                 folded into each access, as a local-exec access would be (one more in the entry
                 function and one in `hooked`); that and no parity test of the section's number
-                (which lets nested sections through); that and no section at all (no stores to the
-                reader record)
+                (which lets nested sections through); that and no stores to the reader record (the
+                section's number is still loaded, but never written)
 
 Run: bash scripts/frontend.sh [CASE-PREFIX...]; it prints each case's cycles per call (its fastest
 chunk of calls, at the clock measured by a chain of dependent adds).
