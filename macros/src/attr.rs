@@ -105,18 +105,15 @@ pub(crate) fn take_markers(
             notrace = true;
             false
         } else if is_traceable(attr) {
-            let parsed = match &attr.meta {
-                syn::Meta::Path(_) => Ok(Options::default()),
-                syn::Meta::List(list) => list.parse_args::<Options>(),
-                syn::Meta::NameValue(nv) => Err(syn::Error::new_spanned(
-                    nv,
-                    "#[traceable] takes options in parentheses: #[traceable(name = \"...\")]",
-                )),
-            };
-            match parsed {
+            match parse_attr(attr) {
                 Ok(parsed) if options.is_none() => options = Some(parsed),
+                Ok(parsed) if options.as_ref().is_some_and(|first| first.same_as(&parsed)) => {}
                 Ok(_) => {
-                    let dup = syn::Error::new_spanned(attr, "duplicate #[traceable] attribute");
+                    let dup = syn::Error::new_spanned(
+                        attr,
+                        "conflicting #[traceable] attributes: a function is one site, and this \
+                         attribute's options differ from the first one's",
+                    );
                     match &mut error {
                         Some(all) => all.combine(dup),
                         None => error = Some(dup),
@@ -136,4 +133,56 @@ pub(crate) fn take_markers(
         Some(error) => Err(error),
         None => Ok((notrace, options)),
     }
+}
+
+impl Options {
+    /// Whether two attributes ask for the same site (attribute-copying macros repeat them).
+    fn same_as(&self, other: &Self) -> bool {
+        self.skip_args == other.skip_args
+            && self.name.as_ref().map(LitStr::value) == other.name.as_ref().map(LitStr::value)
+    }
+}
+
+/// The options of one `#[traceable]` attribute found among an item's attributes.
+fn parse_attr(attr: &syn::Attribute) -> syn::Result<Options> {
+    match &attr.meta {
+        syn::Meta::Path(_) => Ok(Options::default()),
+        syn::Meta::List(list) => list.parse_args::<Options>(),
+        syn::Meta::NameValue(nv) => Err(syn::Error::new_spanned(
+            nv,
+            "#[traceable] takes options in parentheses: #[traceable(name = \"...\")]",
+        )),
+    }
+}
+
+/// Removes further `#[traceable]` attributes equal to `first` (macros such as rstest_reuse's
+/// `#[apply]` copy attributes, so one function may carry the attribute twice: it is one site, with
+/// the first one's options). A further attribute with other options is an error.
+pub(crate) fn fold_repeats(first: &Options, attrs: &mut Vec<syn::Attribute>) -> syn::Result<()> {
+    let mut error: Option<syn::Error> = None;
+    attrs.retain(|attr| {
+        if !is_traceable(attr) {
+            return true;
+        }
+        match parse_attr(attr) {
+            Ok(options) if options.same_as(first) => {}
+            Ok(_) => {
+                let conflict = syn::Error::new_spanned(
+                    attr,
+                    "conflicting #[traceable] attributes: a function is one site, and this \
+                     attribute's options differ from the first one's",
+                );
+                match &mut error {
+                    Some(all) => all.combine(conflict),
+                    None => error = Some(conflict),
+                }
+            }
+            Err(e) => match &mut error {
+                Some(all) => all.combine(e),
+                None => error = Some(e),
+            },
+        }
+        false
+    });
+    error.map_or(Ok(()), Err)
 }

@@ -49,7 +49,7 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
     };
     match item {
         Item::Fn(mut function) => {
-            refuse_nested(&function.attrs)?;
+            attr::fold_repeats(options, &mut function.attrs)?;
             item_fn::rewrite(
                 &function.attrs,
                 &mut function.sig,
@@ -61,16 +61,19 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
         }
         Item::Impl(mut block) => {
             scope_only_name(&block.impl_token)?;
+            attr::fold_repeats(options, &mut block.attrs)?;
             let errors = scopes::impl_block(&mut block, options);
             Ok(scope(block, errors))
         }
         Item::Trait(mut block) => {
             scope_only_name(&block.trait_token)?;
+            attr::fold_repeats(options, &mut block.attrs)?;
             let errors = scopes::trait_block(&mut block, options);
             Ok(scope(block, errors))
         }
         Item::Mod(mut module) => {
             scope_only_name(&module.mod_token)?;
+            attr::fold_repeats(options, &mut module.attrs)?;
             if module.content.is_none() {
                 return Err(syn::Error::new_spanned(
                     module.semi,
@@ -85,17 +88,6 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
             keyword_of(&other),
             "#[traceable] can be used on functions, impl blocks, traits and inline modules",
         )),
-    }
-}
-
-/// `#[traceable]` twice on the same function.
-fn refuse_nested(attrs: &[syn::Attribute]) -> syn::Result<()> {
-    match attrs.iter().find(|a| attr::is_traceable(a)) {
-        Some(dup) => Err(syn::Error::new_spanned(
-            dup,
-            "duplicate #[traceable] attribute",
-        )),
-        None => Ok(()),
     }
 }
 

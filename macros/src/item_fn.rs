@@ -40,22 +40,22 @@
 
 use crate::attr::Options;
 use crate::print::compact;
+use crate::redirect::{Scope, redirect_type};
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, FnArg, GenericParam, Pat, ReturnType, Signature, Stmt};
+use syn::{Attribute, Block, FnArg, Pat, ReturnType, Signature, Stmt};
 
 /// What the attribute knows about where the function is.
 #[derive(Clone, Default)]
 pub(crate) struct Context {
     /// The impl's (or trait's) type name, for `Type::method` site names.
     pub(crate) type_name: Option<String>,
-    /// `Self` is one concrete type without lifetimes or generics (a non-generic impl), so a
-    /// function-pointer type mentioning it is `'static` and the site can be redirected.
-    pub(crate) concrete_self: bool,
     /// A method of a trait implementation: it is `#[track_caller]` if the trait declares it so,
     /// which the attribute cannot see.
     pub(crate) trait_impl: bool,
+    /// The generics and `Self` in scope, as far as the attribute can see them.
+    pub(crate) scope: Scope,
 }
 
 const CAP_ASYNC: u8 = 1 << 0;
@@ -114,11 +114,12 @@ pub(crate) fn rewrite(
 ) -> syn::Result<()> {
     check(sig)?;
     let is_async = sig.asyncness.is_some();
-    let fn_pointer = if is_async {
-        None
+    let redirect = if is_async {
+        Err("it is an async fn".to_owned())
     } else {
-        fn_pointer_type(sig, context)
+        redirect_type(sig, &context.scope)
     };
+    let fn_pointer = redirect.as_ref().ok().map(|r| r.ty.clone());
     let capture_args = !options.skip_args;
     // The return type of a body that runs in a closure (sync functions, see below); taken before
     // `params` renames destructuring parameters.
@@ -153,10 +154,11 @@ pub(crate) fn rewrite(
     if fn_pointer.is_some() {
         caps |= CAP_REDIRECT;
     }
-    let signature_text = fn_pointer
-        .as_ref()
-        .map(|ty| compact(ty).replace("Self", context.type_name.as_deref().unwrap_or("Self")))
-        .unwrap_or_default();
+    // The replacement's type, or (for a site that cannot be redirected) why not.
+    let signature_text = match &redirect {
+        Ok(redirect) => redirect.text.clone(),
+        Err(reason) => reason.clone(),
+    };
     let line = line_of(sig.ident.span());
     let private = quote!(::tracehook::__private);
 
@@ -548,72 +550,6 @@ fn mentions_ident(tokens: &TokenStream, name: &str) -> bool {
 /// Whether tokens contain `impl` (an `impl Trait` type) anywhere.
 fn mentions_impl(tokens: &TokenStream) -> bool {
     mentions_ident(tokens, "impl")
-}
-
-/// Whether tokens mention `Self` or `self`.
-fn mentions_self(tokens: &TokenStream) -> bool {
-    mentions_ident(tokens, "Self") || mentions_ident(tokens, "self")
-}
-
-/// Whether tokens mention the lifetime `'name`.
-fn mentions_lifetime(tokens: &TokenStream, name: &syn::Ident) -> bool {
-    let mut after_quote = false;
-    tokens.clone().into_iter().any(|tree| {
-        let hit = match &tree {
-            TokenTree::Ident(ident) => after_quote && ident == name,
-            TokenTree::Group(group) => mentions_lifetime(&group.stream(), name),
-            TokenTree::Punct(_) | TokenTree::Literal(_) => false,
-        };
-        after_quote = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '\'');
-        hit
-    })
-}
-
-/// The function-pointer type a replacement must have, when the site can be redirected: no type or
-/// const generics, no `where`, no `impl Trait`, lifetimes only late-bound, and `Self` only where it is
-/// one concrete `'static` type.
-fn fn_pointer_type(sig: &Signature, context: &Context) -> Option<TokenStream> {
-    if sig.generics.where_clause.is_some() {
-        return None;
-    }
-    let inputs: Vec<TokenStream> = sig
-        .inputs
-        .iter()
-        .map(|input| match input {
-            FnArg::Receiver(receiver) => receiver.ty.to_token_stream(),
-            FnArg::Typed(typed) => typed.ty.to_token_stream(),
-        })
-        .collect();
-    let output = match &sig.output {
-        ReturnType::Default => TokenStream::new(),
-        ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
-    };
-    let all = quote!(#(#inputs)* #output);
-    if mentions_impl(&all) || (mentions_self(&all) && !context.concrete_self) {
-        return None;
-    }
-    let mut lifetimes = Vec::new();
-    for param in &sig.generics.params {
-        match param {
-            GenericParam::Lifetime(lt)
-                if lt.bounds.is_empty()
-                    && inputs
-                        .iter()
-                        .any(|ty| mentions_lifetime(ty, &lt.lifetime.ident)) =>
-            {
-                lifetimes.push(&lt.lifetime);
-            }
-            _ => return None,
-        }
-    }
-    let binder = if lifetimes.is_empty() {
-        TokenStream::new()
-    } else {
-        quote!(for<#(#lifetimes),*>)
-    };
-    let unsafety = &sig.unsafety;
-    let abi = &sig.abi;
-    Some(quote!(#binder #unsafety #abi fn(#(#inputs),*) #output))
 }
 
 #[cfg(test)]

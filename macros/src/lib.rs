@@ -12,6 +12,7 @@ mod event;
 mod expand;
 mod item_fn;
 mod print;
+mod redirect;
 mod scopes;
 
 use proc_macro::TokenStream;

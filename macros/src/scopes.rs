@@ -5,7 +5,7 @@
 use crate::attr::{Options, take_markers};
 use crate::item_fn::{self, Context};
 use crate::print::compact;
-use proc_macro2::{TokenStream, TokenTree};
+use crate::redirect::Scope;
 use quote::ToTokens;
 use syn::{ImplItem, Item, ItemImpl, ItemMod, ItemTrait, TraitItem, Type};
 
@@ -40,8 +40,11 @@ fn markers(
 pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> Vec<syn::Error> {
     let context = Context {
         type_name: Some(type_name(&block.self_ty)),
-        concrete_self: block.generics.params.is_empty() && is_static_type(&block.self_ty),
         trait_impl: block.trait_.is_some(),
+        scope: Scope::Impl {
+            generics: block.generics.clone(),
+            self_ty: block.self_ty.clone(),
+        },
     };
     let mut errors = Vec::new();
     for item in &mut block.items {
@@ -70,8 +73,10 @@ pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> Vec<syn::Er
 pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> Vec<syn::Error> {
     let context = Context {
         type_name: Some(block.ident.to_string()),
-        concrete_self: false,
         trait_impl: false,
+        scope: Scope::Trait {
+            generics: block.generics.clone(),
+        },
     };
     let mut errors = Vec::new();
     for item in &mut block.items {
@@ -120,7 +125,10 @@ pub(crate) fn module(module: &mut ItemMod, options: &Options) -> Vec<syn::Error>
                     &mut function.sig,
                     &mut function.block,
                     &options,
-                    &Context::default(),
+                    &Context {
+                        scope: Scope::Module,
+                        ..Context::default()
+                    },
                 )
             }
             Item::Impl(block) => {
@@ -168,18 +176,4 @@ fn type_name(ty: &Type) -> String {
         Type::Group(inner) => type_name(&inner.elem),
         _ => compact(&ty.to_token_stream()),
     }
-}
-
-/// Whether the type is written without lifetimes, references, `impl` or `dyn`, so it is `'static`
-/// whenever the impl has no generics.
-fn is_static_type(ty: &Type) -> bool {
-    fn clean(tokens: TokenStream) -> bool {
-        tokens.into_iter().all(|tree| match tree {
-            TokenTree::Punct(p) => p.as_char() != '\'' && p.as_char() != '&' && p.as_char() != '*',
-            TokenTree::Ident(i) => i != "impl" && i != "dyn" && i != "_",
-            TokenTree::Group(g) => clean(g.stream()),
-            TokenTree::Literal(_) => true,
-        })
-    }
-    clean(ty.to_token_stream())
 }

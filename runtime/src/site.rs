@@ -45,6 +45,7 @@ pub struct Site {
     file: &'static str,
     line: u32,
     caps: u8,
+    /// The redirect type's text, or (without `CAP_REDIRECT`) why the site has none.
     signature: &'static str,
 }
 
@@ -173,11 +174,31 @@ impl Site {
         self.caps & CAP_REDIRECT != 0
     }
 
-    /// The function-pointer type a replacement must have, for example `fn(&str) -> u32`; empty when the
-    /// site cannot be redirected.
+    /// The function-pointer type a replacement must have, for example `fn(&str) -> u32` or
+    /// `for<'s> fn(&'s Parser, &str) -> Option<&'s Token>`; empty when the site cannot be redirected.
     #[must_use]
     pub fn signature(&self) -> &'static str {
-        self.signature
+        if self.can_redirect() {
+            self.signature
+        } else {
+            ""
+        }
+    }
+
+    /// Why the site cannot be redirected (`IPMODIFY`), for example "it is generic over `T`"; `None`
+    /// when it can. `#[traceable]` never fails to compile a function it cannot give a redirect
+    /// type: the site loses redirect instead, and says why here.
+    #[must_use]
+    pub fn redirect_refusal(&self) -> Option<&'static str> {
+        if self.can_redirect() {
+            None
+        } else {
+            Some(if self.signature.is_empty() {
+                "the site was built without a redirect type"
+            } else {
+                self.signature
+            })
+        }
     }
 
     /// Whether each of the function's hook points jumps to its hook path (see

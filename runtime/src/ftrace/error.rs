@@ -22,8 +22,8 @@ pub enum Error {
     IpmodifyNeedsSaveRegs,
     /// An `IPMODIFY` ops cannot have a notrace list: the functions it modifies are named exactly.
     IpmodifyWithNotrace,
-    /// The filter selects a site whose signature cannot be redirected (generic, `impl Trait`, `async`,
-    /// or a method whose impl type the attribute could not see).
+    /// The filter selects a site whose signature cannot be redirected; the message gives the reason
+    /// ([`Site::redirect_refusal`]).
     IpmodifyUnsupported {
         /// The site that cannot be redirected.
         site: &'static Site,
@@ -103,8 +103,8 @@ impl fmt::Display for Error {
             Self::IpmodifyWithNotrace => f.write_str("an IPMODIFY ops cannot have a notrace list"),
             Self::IpmodifyUnsupported { site } => write!(
                 f,
-                "`{site}` cannot be redirected (generic, impl Trait, async, or a method whose impl \
-                 type #[traceable] could not see: put the attribute on the impl block)"
+                "`{site}` cannot be redirected: {}",
+                site.redirect_refusal().unwrap_or("its signature has no redirect type")
             ),
             Self::SaveRegsUnsupported { site } => write!(
                 f,

@@ -1,9 +1,0 @@
-use tracehook::traceable;
-
-#[traceable]
-#[traceable]
-fn parse() {}
-
-fn main() {
-    parse();
-}
