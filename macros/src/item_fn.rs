@@ -113,6 +113,14 @@ pub(crate) fn rewrite(
     context: &Context,
 ) -> syn::Result<()> {
     check(sig)?;
+    if is_canonical_body(sig, block) {
+        // clippy checks that `partial_cmp` and `clone` of an `Ord` or `Copy` type have their
+        // canonical bodies, unless the function comes from a macro (it compares the function's
+        // span with its source text); the lint's level is the impl block's, which an attribute on
+        // the function cannot reach. The user's body was canonical and the rewritten one is not:
+        // the `fn` keyword takes the attribute's span, so the function reads as the macro's.
+        sig.fn_token.span = Span::call_site();
+    }
     let is_async = sig.asyncness.is_some();
     let redirect = if is_async {
         Err("it is an async fn".to_owned())
@@ -243,6 +251,31 @@ pub(crate) fn rewrite(
             ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()) => quote!(_),
             ReturnType::Type(_, ty) => ty.to_token_stream(),
         };
+        // An async block infers its output from its first `return` or its tail, without the
+        // coercions an `async fn` applies to its declared type (`Box<closure>` to
+        // `Box<dyn Fn()>`): a first `return` of the declared type, never taken, fixes it (the
+        // device `tracing::instrument` uses).
+        let typed_return = if matches!(&sig.output, ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()))
+        {
+            TokenStream::new()
+        } else {
+            let value = Ident::new("__tracehook_return", Span::mixed_site());
+            quote! {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::unreachable,
+                    clippy::needless_return
+                )]
+                if false {
+                    let #value: #output = loop {};
+                    return #value;
+                }
+            }
+        };
         quote! {
             #site_items
             let __tracehook_guard = if #private::hook_point!(__TRACEHOOK_SITE) {
@@ -253,6 +286,7 @@ pub(crate) fn rewrite(
             };
             #private::instrument::<#output, _>(__tracehook_guard, async move {
                 #(#items)*
+                #typed_return
                 #(#restores)*
                 #(#rest)*
             })
@@ -391,6 +425,53 @@ pub(crate) fn rewrite(
     let new_block: Block = syn::parse2(quote_spanned!(block.brace_token.span.join()=> { #body }))?;
     block.stmts = new_block.stmts;
     Ok(())
+}
+
+/// Whether the function is `partial_cmp` with the body `Some(self.cmp(other))` (which clippy's
+/// `non_canonical_partial_ord_impl` looks for) or `clone` with the body `*self`
+/// (`non_canonical_clone_impl`).
+fn is_canonical_body(sig: &Signature, block: &Block) -> bool {
+    let [Stmt::Expr(expr, None)] = block.stmts.as_slice() else {
+        return false;
+    };
+    let text: String = expr
+        .to_token_stream()
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let other = match sig.inputs.iter().nth(1) {
+        Some(FnArg::Typed(typed)) => match &*typed.pat {
+            Pat::Ident(ident) => ident.ident.to_string(),
+            _ => return false,
+        },
+        _ => String::new(),
+    };
+    match sig.ident.to_string().as_str() {
+        "partial_cmp" if sig.inputs.len() == 2 => {
+            let Some(inner) = text
+                .strip_prefix("::core::option::Option::Some(")
+                .or_else(|| text.strip_prefix("Option::Some("))
+                .or_else(|| text.strip_prefix("Some("))
+                .and_then(|rest| rest.strip_suffix(')'))
+            else {
+                return false;
+            };
+            [
+                format!("self.cmp({other})"),
+                format!("Self::cmp(self,{other})"),
+                format!("Ord::cmp(self,{other})"),
+                format!("std::cmp::Ord::cmp(self,{other})"),
+                format!("core::cmp::Ord::cmp(self,{other})"),
+                format!("::std::cmp::Ord::cmp(self,{other})"),
+                format!("::core::cmp::Ord::cmp(self,{other})"),
+            ]
+            .iter()
+            .any(|canonical| canonical == inner)
+        }
+        "clone" => sig.inputs.len() == 1 && text == "*self",
+        _ => false,
+    }
 }
 
 /// The 1-based line of `span` in its file.

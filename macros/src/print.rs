@@ -12,7 +12,10 @@ pub(crate) fn compact(tokens: &TokenStream) -> String {
 fn write(tokens: TokenStream, out: &mut String) {
     let mut prev_word = false;
     let mut prev_joint_lifetime = false;
+    // The last token was a lifetime's name: `&'a [u8]` keeps its space before a group.
+    let mut prev_lifetime = false;
     for tree in tokens {
+        let after_lifetime = std::mem::take(&mut prev_lifetime);
         match tree {
             TokenTree::Ident(ident) => {
                 if prev_word && !prev_joint_lifetime {
@@ -20,6 +23,7 @@ fn write(tokens: TokenStream, out: &mut String) {
                 }
                 out.push_str(&ident.to_string());
                 prev_word = true;
+                prev_lifetime = prev_joint_lifetime;
                 prev_joint_lifetime = false;
             }
             TokenTree::Literal(lit) => {
@@ -61,6 +65,9 @@ fn write(tokens: TokenStream, out: &mut String) {
                     }
                     proc_macro2::Delimiter::None => ("", ""),
                 };
+                if after_lifetime && !open.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
                 out.push_str(open);
                 write(group.stream(), out);
                 out.push_str(close);

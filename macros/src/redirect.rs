@@ -751,7 +751,7 @@ impl<'a> Builder<'a> {
         } else if receiver_has_ref && !single_input {
             // `self: Pin<&mut Self>` and the like, with other input lifetimes: the self rule may
             // apply, and which lifetime it picks is not certain from the tokens.
-            return Err("its return type borrows through the `self` elision rule with a receiver                         other than `&self` or `&mut self`"
+            return Err("its return type borrows through the `self` elision rule with a receiver other than `&self` or `&mut self`"
                 .to_owned());
         } else if single_input {
             if original_in.elided == 1 {

@@ -241,3 +241,39 @@ macro_rules! traced_getter {
 }
 
 traced_getter!(generated, 7);
+
+/// Canonical comparison and clone implementations stay canonical to clippy when traced
+/// (`non_canonical_partial_ord_impl`, `non_canonical_clone_impl`).
+#[derive(Debug, PartialEq, Eq, Copy)]
+pub struct Version(pub u32);
+
+#[traceable]
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[traceable]
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+#[allow(
+    clippy::expl_impl_clone_on_copy,
+    reason = "the explicit clone is the form under test"
+)]
+impl Clone for Version {
+    #[traceable]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+/// Async functions that return a boxed closure: the body's value coerces to the declared type.
+#[traceable]
+pub async fn boxed_adder(n: u32) -> Box<dyn Fn(u32) -> u32> {
+    Box::new(move |x| x + n)
+}
