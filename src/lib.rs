@@ -83,6 +83,23 @@
 //!
 //! ## `#[traceable]`
 //!
+//! **The rule: `#[traceable]` never turns a function that compiles into one that does not.** On
+//! any function that compiles without it, it compiles with it, adds no warning, behaves the same,
+//! and the site is hookable. Where a feature cannot be expressed for a signature, that *site* loses
+//! the feature and says why; the build never fails. Today the one such feature is redirect
+//! (`IPMODIFY`), which needs the replacement's function-pointer type written, `'static`, in the
+//! body: a site whose signature is generic, has `impl Trait`, is `async`, or names a type the
+//! attribute cannot tell from an enclosing impl's type parameter (`T` in `impl<T> W<T>` when the
+//! attribute is on the method alone) has [`Site::can_redirect`](ftrace::Site::can_redirect) false,
+//! [`Site::redirect_refusal`](ftrace::Site::redirect_refusal) gives the reason, and an `IPMODIFY`
+//! ops selecting it fails to register with an error naming the site and the reason. Put the
+//! attribute on the `impl` block or the module to let it see the generics in scope. Lifetimes
+//! (the function's own, the impl's, elided ones, `&self`'s) are written out in the type, for
+//! example `for<'s> fn(&'s Store, &str) -> Option<&'s String>`. Repeating the same
+//! `#[traceable]` on a function (as attribute-copying macros do) is one site; repeating it with
+//! other options is an error. The generated-signature torture (`tests/torture`) and the real-crate
+//! corpus (`scripts/corpus`) check the rule.
+//!
 //! On a function (free, method, `async`, `unsafe`, `extern "C"`, generic), on an `impl` block (every
 //! method with a body; sites named `Type::method`), on a trait (every default method) or on an inline
 //! module (every function inside, recursively). `#[notrace]` leaves one out. Options:

@@ -51,7 +51,7 @@ fn rewrite_item(options: &Options, input: TokenStream) -> syn::Result<TokenStrea
         Item::Fn(mut function) => {
             attr::fold_repeats(options, &mut function.attrs)?;
             item_fn::rewrite(
-                &function.attrs,
+                &mut function.attrs,
                 &mut function.sig,
                 &mut function.block,
                 options,

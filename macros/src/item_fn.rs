@@ -106,7 +106,7 @@ pub(crate) fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
 /// Rewrites the function in place. The signature's patterns may be renamed (destructuring parameters
 /// become `__tracehook_argN` and are destructured again at the top of the body).
 pub(crate) fn rewrite(
-    attrs: &[Attribute],
+    attrs: &mut Vec<Attribute>,
     sig: &mut Signature,
     block: &mut Block,
     options: &Options,
@@ -121,6 +121,13 @@ pub(crate) fn rewrite(
         // the `fn` keyword takes the attribute's span, so the function reads as the macro's.
         sig.fn_token.span = Span::call_site();
     }
+    if block.stmts.is_empty() && !sig.generics.params.is_empty() {
+        // clippy's `extra_unused_type_parameters` spares functions with an empty body (they are
+        // usually type-level checks); the rewritten body is not empty. Allowed only then, on the
+        // function, where the lint's level is read.
+        attrs.push(syn::parse_quote!(#[allow(unknown_lints, clippy::extra_unused_type_parameters)]));
+    }
+    let attrs: &[Attribute] = attrs;
     let is_async = sig.asyncness.is_some();
     let redirect = if is_async {
         Err("it is an async fn".to_owned())

@@ -1,4 +1,10 @@
 //! Procedural macros of [tracehook](https://docs.rs/tracehook). Use them through the `tracehook` crate.
+//!
+//! **The rule:** `#[traceable]` never turns a function that compiles into one that does not. Where
+//! a feature cannot be expressed for a signature (today: redirect, which needs a nameable
+//! `'static` function-pointer type), that site loses the feature and records why
+//! (`Site::redirect_refusal`); the build never fails. `tests/torture` (generated signatures) and
+//! `scripts/corpus` (published crates annotated wholesale) check it.
 
 #![warn(
     missing_docs,

@@ -56,7 +56,7 @@ pub(crate) fn impl_block(block: &mut ItemImpl, options: &Options) -> Vec<syn::Er
                 continue;
             }
             if let Err(error) = item_fn::rewrite(
-                &method.attrs,
+                &mut method.attrs,
                 &mut method.sig,
                 &mut method.block,
                 &options,
@@ -87,7 +87,7 @@ pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> Vec<syn::
             match &mut method.default {
                 Some(body) if method.sig.constness.is_none() || explicit => {
                     if let Err(error) =
-                        item_fn::rewrite(&method.attrs, &mut method.sig, body, &options, &context)
+                        item_fn::rewrite(&mut method.attrs, &mut method.sig, body, &options, &context)
                     {
                         errors.push(error);
                     }
@@ -121,7 +121,7 @@ pub(crate) fn module(module: &mut ItemMod, options: &Options) -> Vec<syn::Error>
                     continue;
                 }
                 item_fn::rewrite(
-                    &function.attrs,
+                    &mut function.attrs,
                     &mut function.sig,
                     &mut function.block,
                     &options,
