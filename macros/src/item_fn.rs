@@ -125,7 +125,8 @@ pub(crate) fn rewrite(
         // clippy's `extra_unused_type_parameters` spares functions with an empty body (they are
         // usually type-level checks); the rewritten body is not empty. Allowed only then, on the
         // function, where the lint's level is read.
-        attrs.push(syn::parse_quote!(#[allow(unknown_lints, clippy::extra_unused_type_parameters)]));
+        attrs
+            .push(syn::parse_quote!(#[allow(unknown_lints, clippy::extra_unused_type_parameters)]));
     }
     let attrs: &[Attribute] = attrs;
     let is_async = sig.asyncness.is_some();

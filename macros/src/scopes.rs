@@ -86,9 +86,13 @@ pub(crate) fn trait_block(block: &mut ItemTrait, options: &Options) -> Vec<syn::
             };
             match &mut method.default {
                 Some(body) if method.sig.constness.is_none() || explicit => {
-                    if let Err(error) =
-                        item_fn::rewrite(&mut method.attrs, &mut method.sig, body, &options, &context)
-                    {
+                    if let Err(error) = item_fn::rewrite(
+                        &mut method.attrs,
+                        &mut method.sig,
+                        body,
+                        &options,
+                        &context,
+                    ) {
                         errors.push(error);
                     }
                 }
