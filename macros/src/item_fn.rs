@@ -395,6 +395,9 @@ pub(crate) fn rewrite(
                     }
                     #(#items)*
                     #allow
+                    // clippy lints closures that return a `Result` with a large `Err` as it lints
+                    // functions: the function already has that warning, the closure would repeat it.
+                    #[allow(unknown_lints, clippy::result_large_err)]
                     let #body = #private::body::<#output, _>(move |#hook| {
                         #capture_all
                         if let ::core::option::Option::Some(mut #pinned) = #hook.guard() {
