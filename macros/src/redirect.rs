@@ -419,20 +419,23 @@ impl<'a> Walker<'a> {
                         self.generic_argument(arg);
                     }
                 }
-                PathArguments::Parenthesized(args) => {
-                    self.nested += 1;
-                    for input in &mut args.inputs {
-                        self.ty(input);
-                    }
-                    if let ReturnType::Type(_, output) = &mut args.output {
-                        self.unconstrained += 1;
-                        self.ty(output);
-                        self.unconstrained -= 1;
-                    }
-                    self.nested -= 1;
-                }
+                PathArguments::Parenthesized(args) => self.fn_sugar(args),
             }
         }
+    }
+
+    /// `Fn(A, B) -> C`: its own elision scope; its output does not constrain.
+    fn fn_sugar(&mut self, args: &mut syn::ParenthesizedGenericArguments) {
+        self.nested += 1;
+        for input in &mut args.inputs {
+            self.ty(input);
+        }
+        if let ReturnType::Type(_, output) = &mut args.output {
+            self.unconstrained += 1;
+            self.ty(output);
+            self.unconstrained -= 1;
+        }
+        self.nested -= 1;
     }
 
     fn generic_argument(&mut self, arg: &mut GenericArgument) {
@@ -479,18 +482,7 @@ impl<'a> Walker<'a> {
                                 self.generic_argument(arg);
                             }
                         }
-                        PathArguments::Parenthesized(args) => {
-                            self.nested += 1;
-                            for input in &mut args.inputs {
-                                self.ty(input);
-                            }
-                            if let ReturnType::Type(_, output) = &mut args.output {
-                                self.unconstrained += 1;
-                                self.ty(output);
-                                self.unconstrained -= 1;
-                            }
-                            self.nested -= 1;
-                        }
+                        PathArguments::Parenthesized(args) => self.fn_sugar(args),
                     }
                 }
                 self.bound.truncate(depth);
