@@ -16,10 +16,7 @@ impl Parse for Options {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut options = Self::default();
         let mut errors: Option<syn::Error> = None;
-        let mut push = |error: syn::Error| match &mut errors {
-            Some(all) => all.combine(error),
-            None => errors = Some(error),
-        };
+        let mut push = |error: syn::Error| push_error(&mut errors, error);
         let mut seen_skip = false;
         while !input.is_empty() {
             let key: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
@@ -98,41 +95,13 @@ pub(crate) fn take_markers(
     attrs: &mut Vec<syn::Attribute>,
 ) -> syn::Result<(bool, Option<Options>)> {
     let mut notrace = false;
-    let mut options = None;
-    let mut error: Option<syn::Error> = None;
     attrs.retain(|attr| {
-        if is_notrace(attr) {
-            notrace = true;
-            false
-        } else if is_traceable(attr) {
-            match parse_attr(attr) {
-                Ok(parsed) if options.is_none() => options = Some(parsed),
-                Ok(parsed) if options.as_ref().is_some_and(|first| first.same_as(&parsed)) => {}
-                Ok(_) => {
-                    let dup = syn::Error::new_spanned(
-                        attr,
-                        "conflicting #[traceable] attributes: a function is one site, and this \
-                         attribute's options differ from the first one's",
-                    );
-                    match &mut error {
-                        Some(all) => all.combine(dup),
-                        None => error = Some(dup),
-                    }
-                }
-                Err(e) => match &mut error {
-                    Some(all) => all.combine(e),
-                    None => error = Some(e),
-                },
-            }
-            false
-        } else {
-            true
-        }
+        let found = is_notrace(attr);
+        notrace |= found;
+        !found
     });
-    match error {
-        Some(error) => Err(error),
-        None => Ok((notrace, options)),
-    }
+    let options = take_traceable(attrs, None)?;
+    Ok((notrace, options))
 }
 
 impl Options {
@@ -159,30 +128,46 @@ fn parse_attr(attr: &syn::Attribute) -> syn::Result<Options> {
 /// `#[apply]` copy attributes, so one function may carry the attribute twice: it is one site, with
 /// the first one's options). A further attribute with other options is an error.
 pub(crate) fn fold_repeats(first: &Options, attrs: &mut Vec<syn::Attribute>) -> syn::Result<()> {
+    take_traceable(attrs, Some(first.clone())).map(|_| ())
+}
+
+/// Takes every `#[traceable]` out of `attrs`. The first one's options are the site's, unless `first`
+/// already gives them; a repeat with the same options is dropped, one with other options is an
+/// error (all errors are reported together).
+fn take_traceable(
+    attrs: &mut Vec<syn::Attribute>,
+    first: Option<Options>,
+) -> syn::Result<Option<Options>> {
+    let mut options = first;
     let mut error: Option<syn::Error> = None;
     attrs.retain(|attr| {
         if !is_traceable(attr) {
             return true;
         }
         match parse_attr(attr) {
-            Ok(options) if options.same_as(first) => {}
-            Ok(_) => {
-                let conflict = syn::Error::new_spanned(
-                    attr,
-                    "conflicting #[traceable] attributes: a function is one site, and this \
-                     attribute's options differ from the first one's",
-                );
-                match &mut error {
-                    Some(all) => all.combine(conflict),
-                    None => error = Some(conflict),
-                }
-            }
-            Err(e) => match &mut error {
-                Some(all) => all.combine(e),
-                None => error = Some(e),
+            Ok(parsed) => match &options {
+                None => options = Some(parsed),
+                Some(first) if first.same_as(&parsed) => {}
+                Some(_) => push_error(
+                    &mut error,
+                    syn::Error::new_spanned(
+                        attr,
+                        "conflicting #[traceable] attributes: a function is one site, and this \
+                         attribute's options differ from the first one's",
+                    ),
+                ),
             },
+            Err(e) => push_error(&mut error, e),
         }
         false
     });
-    error.map_or(Ok(()), Err)
+    error.map_or(Ok(options), Err)
+}
+
+/// Adds `error` to the errors found so far.
+fn push_error(errors: &mut Option<syn::Error>, error: syn::Error) {
+    match errors {
+        Some(all) => all.combine(error),
+        None => *errors = Some(error),
+    }
 }

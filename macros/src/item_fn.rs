@@ -130,11 +130,7 @@ pub(crate) fn rewrite(
     }
     let attrs: &[Attribute] = attrs;
     let is_async = sig.asyncness.is_some();
-    let redirect = if is_async {
-        Err("it is an async fn".to_owned())
-    } else {
-        redirect_type(sig, &context.scope)
-    };
+    let redirect = redirect_type(sig, &context.scope);
     let fn_pointer = redirect.as_ref().ok().map(|r| r.ty.clone());
     let capture_args = !options.skip_args;
     // The return type of a body that runs in a closure (sync functions, see below); taken before
@@ -254,19 +250,17 @@ pub(crate) fn rewrite(
     let (items, rest) = stmts.split_at(split);
 
     let body = if is_async {
-        let output = match &sig.output {
-            ReturnType::Default => quote!(()),
-            ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()) => quote!(_),
-            ReturnType::Type(_, ty) => ty.to_token_stream(),
+        // `None`: the type has `impl Trait`, which a type argument cannot name.
+        let named_output = match &sig.output {
+            ReturnType::Default => Some(quote!(())),
+            ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()) => None,
+            ReturnType::Type(_, ty) => Some(ty.to_token_stream()),
         };
         // An async block infers its output from its first `return` or its tail, without the
         // coercions an `async fn` applies to its declared type (`Box<closure>` to
         // `Box<dyn Fn()>`): a first `return` of the declared type, never taken, fixes it (the
         // device `tracing::instrument` uses).
-        let typed_return = if matches!(&sig.output, ReturnType::Type(_, ty) if mentions_impl(&ty.to_token_stream()))
-        {
-            TokenStream::new()
-        } else {
+        let typed_return = if let Some(output) = &named_output {
             let value = Ident::new("__tracehook_return", Span::mixed_site());
             quote! {
                 #[allow(
@@ -283,7 +277,10 @@ pub(crate) fn rewrite(
                     return #value;
                 }
             }
+        } else {
+            TokenStream::new()
         };
+        let output = named_output.unwrap_or_else(|| quote!(_));
         quote! {
             #site_items
             let __tracehook_guard = if #private::hook_point!(__TRACEHOOK_SITE) {
@@ -631,7 +628,7 @@ fn is_assignment(trees: &[TokenTree]) -> bool {
 }
 
 /// Whether tokens mention the identifier `name` anywhere.
-fn mentions_ident(tokens: &TokenStream, name: &str) -> bool {
+pub(crate) fn mentions_ident(tokens: &TokenStream, name: &str) -> bool {
     tokens.clone().into_iter().any(|tree| match tree {
         TokenTree::Ident(ident) => ident == name,
         TokenTree::Group(group) => mentions_ident(&group.stream(), name),

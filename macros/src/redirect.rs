@@ -20,6 +20,7 @@
 //!   on its own, any single-name type the attribute cannot tell from one (a parameter of an impl
 //!   it cannot see), other than the primitive and common `std` ones.
 
+use crate::item_fn::mentions_ident;
 use crate::print::compact;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
@@ -57,8 +58,11 @@ pub(crate) struct Redirect {
     pub(crate) text: String,
 }
 
-/// The redirect type of a (non-async) function, or the reason it has none.
+/// The redirect type of a function, or the reason it has none.
 pub(crate) fn redirect_type(sig: &Signature, scope: &Scope) -> Result<Redirect, String> {
+    if sig.asyncness.is_some() {
+        return Err("it is an async fn".to_owned());
+    }
     Builder::new(sig, scope)?.build()
 }
 
@@ -309,22 +313,16 @@ impl<'a> Walker<'a> {
                 self.type_path(&mut path.path);
             }
             Type::BareFn(function) => {
-                let bound = function
-                    .lifetimes
-                    .as_ref()
-                    .map(|b| binder_names(&b.lifetimes))
-                    .unwrap_or_default();
-                let depth = self.bound.len();
-                self.bound.extend(bound);
-                self.nested += 1;
-                for input in &mut function.inputs {
-                    self.ty(&mut input.ty);
-                }
-                if let ReturnType::Type(_, output) = &mut function.output {
-                    self.ty(output);
-                }
-                self.nested -= 1;
-                self.bound.truncate(depth);
+                self.within_binder(function.lifetimes.as_ref(), |walker| {
+                    walker.nested += 1;
+                    for input in &mut function.inputs {
+                        walker.ty(&mut input.ty);
+                    }
+                    if let ReturnType::Type(_, output) = &mut function.output {
+                        walker.ty(output);
+                    }
+                    walker.nested -= 1;
+                });
             }
             Type::TraitObject(object) => {
                 for bound in &mut object.bounds {
@@ -424,6 +422,24 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Walks what a `for<..>` binder covers, with its lifetimes taken as bound there.
+    fn within_binder(
+        &mut self,
+        binder: Option<&syn::BoundLifetimes>,
+        walk: impl FnOnce(&mut Self),
+    ) {
+        let depth = self.bound.len();
+        if let Some(binder) = binder {
+            self.bound
+                .extend(binder.lifetimes.iter().filter_map(|param| match param {
+                    GenericParam::Lifetime(lt) => Some(lt.lifetime.ident.to_string()),
+                    _ => None,
+                }));
+        }
+        walk(self);
+        self.bound.truncate(depth);
+    }
+
     /// `Fn(A, B) -> C`: its own elision scope; its output does not constrain.
     fn fn_sugar(&mut self, args: &mut syn::ParenthesizedGenericArguments) {
         self.nested += 1;
@@ -466,26 +482,21 @@ impl<'a> Walker<'a> {
     fn bound(&mut self, bound: &mut TypeParamBound) {
         match bound {
             TypeParamBound::Trait(trait_bound) => {
-                let names = trait_bound
-                    .lifetimes
-                    .as_ref()
-                    .map(|b| binder_names(&b.lifetimes))
-                    .unwrap_or_default();
-                let depth = self.bound.len();
-                self.bound.extend(names);
-                // A trait's name is not a type: only its arguments can name parameters.
-                for segment in &mut trait_bound.path.segments {
-                    match &mut segment.arguments {
-                        PathArguments::None => {}
-                        PathArguments::AngleBracketed(args) => {
-                            for arg in &mut args.args {
-                                self.generic_argument(arg);
+                let path = &mut trait_bound.path;
+                self.within_binder(trait_bound.lifetimes.as_ref(), |walker| {
+                    // A trait's name is not a type: only its arguments can name parameters.
+                    for segment in &mut path.segments {
+                        match &mut segment.arguments {
+                            PathArguments::None => {}
+                            PathArguments::AngleBracketed(args) => {
+                                for arg in &mut args.args {
+                                    walker.generic_argument(arg);
+                                }
                             }
+                            PathArguments::Parenthesized(args) => walker.fn_sugar(args),
                         }
-                        PathArguments::Parenthesized(args) => self.fn_sugar(args),
                     }
-                }
-                self.bound.truncate(depth);
+                });
             }
             TypeParamBound::Lifetime(lifetime) => self.lifetime(lifetime),
             other => self.facts.refuse(format!(
@@ -516,16 +527,6 @@ fn has_ident(tokens: &TokenStream) -> bool {
         TokenTree::Group(group) => has_ident(&group.stream()),
         _ => false,
     })
-}
-
-fn binder_names<'p>(params: impl IntoIterator<Item = &'p GenericParam>) -> Vec<String> {
-    params
-        .into_iter()
-        .filter_map(|param| match param {
-            GenericParam::Lifetime(lt) => Some(lt.lifetime.ident.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Where the function's own elision resolves the return type's elided lifetimes.
@@ -663,7 +664,7 @@ impl<'a> Builder<'a> {
                 if let Some(problem) = walker.facts.problem {
                     return Err(format!("`Self` cannot be written: {}", problem.trim_start_matches("its signature ")));
                 }
-                if has_dyn(&ty.to_token_stream()) {
+                if mentions_ident(&ty.to_token_stream(), "dyn") {
                     return Err("`Self` is a trait object".to_owned());
                 }
                 if generics.params.iter().any(|p| !matches!(p, GenericParam::Lifetime(_))) {
@@ -840,14 +841,6 @@ fn contains_punct(tokens: &TokenStream, c: char) -> bool {
     tokens.clone().into_iter().any(|tree| match tree {
         TokenTree::Punct(p) => p.as_char() == c,
         TokenTree::Group(g) => contains_punct(&g.stream(), c),
-        _ => false,
-    })
-}
-
-fn has_dyn(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => ident == "dyn",
-        TokenTree::Group(g) => has_dyn(&g.stream()),
         _ => false,
     })
 }
