@@ -143,7 +143,7 @@ def clippy(crate_dir, target):
         msg = json.loads(line)
         if msg.get("reason") != "compiler-message":
             continue
-        if msg["target"]["src_path"].startswith(crate_dir) is False and "/registry/" in msg["target"]["src_path"]:
+        if "/registry/" in msg["target"]["src_path"]:
             continue
         m = msg["message"]
         if m["level"] in ("warning", "error") and m.get("code"):
@@ -159,10 +159,10 @@ def sites_in(target):
             continue
         out = subprocess.run(["readelf", "-SW", path], text=True, capture_output=True).stdout
         for line in out.splitlines():
-            if "linkme_SITES" in line and "linkme_SITES_" not in line.split("linkme_SITES", 1)[1][:1]:
-                fields = line.split("]", 1)[1].split()
-                size = int(fields[4], 16)
-                best = max(best, size // 8)
+            # `[Nr] Name Type Address Off Size ...`
+            fields = line.split("]", 1)[1].split() if "]" in line else []
+            if fields and fields[0] == "linkme_SITES":
+                best = max(best, int(fields[4], 16) // 8)
     return best
 
 
